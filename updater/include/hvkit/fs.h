@@ -1,0 +1,37 @@
+// File primitives with the crash discipline hvkit relies on: a write is staged
+// in a temporary file beside its target, fsynced, renamed into place, and the
+// directory fsynced, so a reader sees the old or the new file, never a mix.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+#include "hvkit/status.h"
+
+namespace hvkit {
+
+// Reads a whole file, refusing files larger than (max_bytes).
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes);
+
+// Atomically replaces (path) with (contents), file mode (mode).
+Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode = 0644);
+
+// fsync of a directory, so a rename or create inside it is durable.
+Status SyncDirectory(const std::string& dir);
+
+// mkdir -p.
+Status MakeDirectories(const std::string& path);
+
+// rm -rf that does not follow symlinks; a missing path is not an error.
+Status RemoveTree(const std::string& path);
+
+bool PathExists(const std::string& path);
+
+// The directory part of (path) ("." when there is none).
+std::string DirName(const std::string& path);
+
+// A new empty directory "(parent)/(prefix)XXXXXX".
+Result<std::string> MakeTempDirectory(const std::string& parent, const std::string& prefix);
+
+}  // namespace hvkit
