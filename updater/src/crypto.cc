@@ -82,6 +82,18 @@ Sha256Digest Sha256::Of(std::string_view data) {
 
 std::string Sha256::HexOf(std::string_view data) { return HexEncode(Of(data)); }
 
+Result<std::string> DigestHex(std::string_view algorithm, std::string_view data) {
+    const EVP_MD* md = algorithm == "sha256" ? EVP_sha256() : algorithm == "sha512" ? EVP_sha512() : nullptr;
+    if (md == nullptr) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "unsupported hash algorithm \"" + std::string(algorithm) + "\"");
+    }
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
+    return HexEncode({out, len});
+}
+
 Result<PublicKey> PublicKey::FromRaw(std::string_view raw32) {
     if (raw32.size() != 32) {
         return Error(ErrorCode::kMalformed, "an Ed25519 public key must be 32 bytes, not " +

@@ -39,6 +39,9 @@ private:
     std::unique_ptr<Ctx> ctx_;
 };
 
+// Hex digest of (data) with a TUF hash algorithm name ("sha256", "sha512").
+Result<std::string> DigestHex(std::string_view algorithm, std::string_view data);
+
 // An Ed25519 public key in TUF's form: keytype and scheme "ed25519", keyval
 // {"public": hex}. Its key ID is the hex SHA-256 of that object's canonical JSON.
 class PublicKey {
