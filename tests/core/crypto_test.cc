@@ -8,11 +8,15 @@
 namespace hvkit {
 namespace {
 
-std::string Unhex(std::string_view hex) { return HexDecode(hex, "test").value(); }
+std::string Unhex(std::string_view hex) {
+    return HexDecode(hex, "test").value();
+}
 
 TEST(Sha256, KnownVectors) {
-    EXPECT_EQ(Sha256::HexOf(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    EXPECT_EQ(Sha256::HexOf("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(Sha256::HexOf(""),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(Sha256::HexOf("abc"),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     Sha256 h;
     h.Update("a");
     h.Update("bc");
@@ -78,7 +82,8 @@ TEST(Ed25519, LoadRefusesMismatchedHalves) {
     auto b = PrivateKey::Generate();
     ASSERT_TRUE(a->Save(dir.Sub("a.json")).ok());
     Json doc = *ParseJson(testing::ReadTestFile(dir.Sub("a.json")), "a");
-    doc["keyval"]["public"] = b->public_key().ToTufJson().Find("keyval")->Find("public")->as_string();
+    doc["keyval"]["public"] =
+        b->public_key().ToTufJson().Find("keyval")->Find("public")->as_string();
     testing::WriteTestFile(dir.Sub("a.json"), DumpJson(doc));
     auto r = PrivateKey::Load(dir.Sub("a.json"));
     ASSERT_FALSE(r.ok());

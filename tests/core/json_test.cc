@@ -44,9 +44,9 @@ TEST(Json, RefusesDuplicateKeys) {
 }
 
 TEST(Json, RefusesMalformedInput) {
-    for (const char* bad : {"", "{", "[1,]", "{\"a\":1,}", "tru", "01", "1.", "-", "\"\\x\"",
-                            "\"a", "{\"a\" 1}", "[1 2]", "nan", "// c\n1", "1 2", "\"\\ud800\"",
-                            "\"\xff\"", "\"\xc0\xaf\"", "{1:2}"}) {
+    for (const char* bad :
+         {"", "{", "[1,]", "{\"a\":1,}", "tru", "01", "1.", "-", "\"\\x\"", "\"a", "{\"a\" 1}",
+          "[1 2]", "nan", "// c\n1", "1 2", "\"\\ud800\"", "\"\xff\"", "\"\xc0\xaf\"", "{1:2}"}) {
         std::string msg = ParseError(bad);
         EXPECT_NE(msg.find("test.json: invalid JSON"), std::string::npos) << bad << " -> " << msg;
     }
@@ -90,8 +90,7 @@ TEST(Json, FieldReadersNameContextAndKey) {
     Json v = Parse(R"({"version":"1"})");
     auto r = JsonInt(v, "version", "root.json");
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().message(),
-              "root.json: field \"version\" must be a integer, not a string");
+    EXPECT_EQ(r.status().message(), "root.json: field \"version\" must be a integer, not a string");
     auto m = JsonString(v, "expires", "root.json");
     EXPECT_EQ(m.status().message(), "root.json: missing required field \"expires\"");
 }

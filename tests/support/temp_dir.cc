@@ -18,7 +18,9 @@ TempDir::TempDir() {
     path_ = *dir;
 }
 
-TempDir::~TempDir() { (void)RemoveTree(path_); }
+TempDir::~TempDir() {
+    (void)RemoveTree(path_);
+}
 
 void WriteTestFile(const std::string& path, const std::string& contents) {
     Status st = MakeDirectories(DirName(path));

@@ -65,7 +65,9 @@ Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
 }
 Sha256::~Sha256() = default;
 
-void Sha256::Update(const void* data, size_t size) { EVP_DigestUpdate(ctx_->md.get(), data, size); }
+void Sha256::Update(const void* data, size_t size) {
+    EVP_DigestUpdate(ctx_->md.get(), data, size);
+}
 
 Sha256Digest Sha256::Final() {
     Sha256Digest digest{};
@@ -80,10 +82,14 @@ Sha256Digest Sha256::Of(std::string_view data) {
     return h.Final();
 }
 
-std::string Sha256::HexOf(std::string_view data) { return HexEncode(Of(data)); }
+std::string Sha256::HexOf(std::string_view data) {
+    return HexEncode(Of(data));
+}
 
 Result<std::string> DigestHex(std::string_view algorithm, std::string_view data) {
-    const EVP_MD* md = algorithm == "sha256" ? EVP_sha256() : algorithm == "sha512" ? EVP_sha512() : nullptr;
+    const EVP_MD* md = algorithm == "sha256"   ? EVP_sha256()
+                       : algorithm == "sha512" ? EVP_sha512()
+                                               : nullptr;
     if (md == nullptr) {
         return Error(ErrorCode::kInvalidArgument,
                      "unsupported hash algorithm \"" + std::string(algorithm) + "\"");
@@ -96,8 +102,8 @@ Result<std::string> DigestHex(std::string_view algorithm, std::string_view data)
 
 Result<PublicKey> PublicKey::FromRaw(std::string_view raw32) {
     if (raw32.size() != 32) {
-        return Error(ErrorCode::kMalformed, "an Ed25519 public key must be 32 bytes, not " +
-                                                std::to_string(raw32.size()));
+        return Error(ErrorCode::kMalformed,
+                     "an Ed25519 public key must be 32 bytes, not " + std::to_string(raw32.size()));
     }
     PublicKey key;
     key.raw_ = std::string(raw32);
@@ -112,7 +118,8 @@ Result<PublicKey> PublicKey::FromTufJson(const Json& key, std::string_view conte
                                                 keytype + "\" / scheme \"" + scheme +
                                                 "\" (hvkit accepts ed25519/ed25519)");
     }
-    HVKIT_ASSIGN_OR_RETURN(const Json* keyval, JsonMember(key, "keyval", Json::Type::kObject, context));
+    HVKIT_ASSIGN_OR_RETURN(const Json* keyval,
+                           JsonMember(key, "keyval", Json::Type::kObject, context));
     HVKIT_ASSIGN_OR_RETURN(std::string public_hex, JsonString(*keyval, "public", context));
     HVKIT_ASSIGN_OR_RETURN(std::string raw, HexDecode(public_hex, context));
     auto result = FromRaw(raw);
@@ -124,7 +131,8 @@ Json PublicKey::ToTufJson() const {
     Json key;
     key["keytype"] = "ed25519";
     key["scheme"] = "ed25519";
-    key["keyval"]["public"] = HexEncode({reinterpret_cast<const uint8_t*>(raw_.data()), raw_.size()});
+    key["keyval"]["public"] =
+        HexEncode({reinterpret_cast<const uint8_t*>(raw_.data()), raw_.size()});
     return key;
 }
 
@@ -151,8 +159,8 @@ Result<PrivateKey> PrivateKey::FromRaw(std::string_view seed32) {
     if (!pkey) return Error(ErrorCode::kMalformed, "OpenSSL refused the Ed25519 private key");
     std::string pub(32, '\0');
     size_t len = pub.size();
-    if (EVP_PKEY_get_raw_public_key(pkey.get(), reinterpret_cast<unsigned char*>(pub.data()), &len) !=
-        1) {
+    if (EVP_PKEY_get_raw_public_key(pkey.get(), reinterpret_cast<unsigned char*>(pub.data()),
+                                    &len) != 1) {
         return Error(ErrorCode::kMalformed, "cannot derive the Ed25519 public key");
     }
     PrivateKey key;
@@ -176,13 +184,14 @@ Result<PrivateKey> PrivateKey::Generate() {
 }
 
 Result<std::string> PrivateKey::Sign(std::string_view message) const {
-    PkeyPtr pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, Bytes(seed_), seed_.size()));
+    PkeyPtr pkey(
+        EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, Bytes(seed_), seed_.size()));
     MdCtxPtr ctx(EVP_MD_CTX_new());
     std::string sig(64, '\0');
     size_t len = sig.size();
     if (!pkey || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1 ||
-        EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, Bytes(message),
-                       message.size()) != 1) {
+        EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
+                       Bytes(message), message.size()) != 1) {
         return Error(ErrorCode::kIo, "OpenSSL could not sign with Ed25519 key " + KeyId());
     }
     return sig;
@@ -192,12 +201,14 @@ Result<PrivateKey> PrivateKey::Load(const std::string& path) {
     HVKIT_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 64 * 1024));
     HVKIT_ASSIGN_OR_RETURN(Json doc, ParseJson(text, path));
     HVKIT_ASSIGN_OR_RETURN(PublicKey pub, PublicKey::FromTufJson(doc, path));
-    HVKIT_ASSIGN_OR_RETURN(const Json* keyval, JsonMember(doc, "keyval", Json::Type::kObject, path));
+    HVKIT_ASSIGN_OR_RETURN(const Json* keyval,
+                           JsonMember(doc, "keyval", Json::Type::kObject, path));
     HVKIT_ASSIGN_OR_RETURN(std::string private_hex, JsonString(*keyval, "private", path));
     HVKIT_ASSIGN_OR_RETURN(std::string seed, HexDecode(private_hex, path));
     HVKIT_ASSIGN_OR_RETURN(PrivateKey key, FromRaw(seed));
     if (key.public_.raw() != pub.raw()) {
-        return Error(ErrorCode::kMalformed, path + ": the public key does not match the private key");
+        return Error(ErrorCode::kMalformed,
+                     path + ": the public key does not match the private key");
     }
     return key;
 }

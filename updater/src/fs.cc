@@ -18,7 +18,7 @@ Status Errno(const std::string& what, const std::string& path) {
 }
 
 class Fd {
-public:
+  public:
     explicit Fd(int fd) : fd_(fd) {}
     ~Fd() {
         if (fd_ >= 0) close(fd_);
@@ -27,7 +27,7 @@ public:
     Fd& operator=(const Fd&) = delete;
     int get() const { return fd_; }
 
-private:
+  private:
     int fd_;
 };
 
@@ -36,7 +36,8 @@ private:
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
     Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
-        if (errno == ENOENT) return Error(ErrorCode::kNotFound, "cannot open " + path + ": no such file");
+        if (errno == ENOENT)
+            return Error(ErrorCode::kNotFound, "cannot open " + path + ": no such file");
         return Errno("cannot open", path);
     }
     std::string out;
@@ -49,8 +50,8 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
         }
         if (n == 0) break;
         if (out.size() + static_cast<size_t>(n) > max_bytes) {
-            return Error(ErrorCode::kTooLarge,
-                         path + " is larger than the limit of " + std::to_string(max_bytes) + " bytes");
+            return Error(ErrorCode::kTooLarge, path + " is larger than the limit of " +
+                                                   std::to_string(max_bytes) + " bytes");
         }
         out.append(buf, static_cast<size_t>(n));
     }
@@ -125,7 +126,8 @@ Result<std::string> MakeTempDirectory(const std::string& parent, const std::stri
     std::string templ = parent + "/" + prefix + "XXXXXX";
     std::vector<char> buf(templ.begin(), templ.end());
     buf.push_back('\0');
-    if (mkdtemp(buf.data()) == nullptr) return Errno("cannot create a temporary directory in", parent);
+    if (mkdtemp(buf.data()) == nullptr)
+        return Errno("cannot create a temporary directory in", parent);
     return std::string(buf.data());
 }
 

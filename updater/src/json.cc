@@ -27,26 +27,40 @@ void Json::Push(Json value) {
 bool Json::operator==(const Json& other) const {
     if (type_ != other.type_) return false;
     switch (type_) {
-        case Type::kNull: return true;
-        case Type::kBool: return bool_ == other.bool_;
-        case Type::kInt: return int_ == other.int_;
-        case Type::kDouble: return double_ == other.double_;
-        case Type::kString: return string_ == other.string_;
-        case Type::kArray: return array_ == other.array_;
-        case Type::kObject: return object_ == other.object_;
+        case Type::kNull:
+            return true;
+        case Type::kBool:
+            return bool_ == other.bool_;
+        case Type::kInt:
+            return int_ == other.int_;
+        case Type::kDouble:
+            return double_ == other.double_;
+        case Type::kString:
+            return string_ == other.string_;
+        case Type::kArray:
+            return array_ == other.array_;
+        case Type::kObject:
+            return object_ == other.object_;
     }
     return false;
 }
 
 const char* JsonTypeName(Json::Type type) {
     switch (type) {
-        case Json::Type::kNull: return "null";
-        case Json::Type::kBool: return "boolean";
-        case Json::Type::kInt: return "integer";
-        case Json::Type::kDouble: return "number";
-        case Json::Type::kString: return "string";
-        case Json::Type::kArray: return "array";
-        case Json::Type::kObject: return "object";
+        case Json::Type::kNull:
+            return "null";
+        case Json::Type::kBool:
+            return "boolean";
+        case Json::Type::kInt:
+            return "integer";
+        case Json::Type::kDouble:
+            return "number";
+        case Json::Type::kString:
+            return "string";
+        case Json::Type::kArray:
+            return "array";
+        case Json::Type::kObject:
+            return "object";
     }
     return "?";
 }
@@ -54,16 +68,15 @@ const char* JsonTypeName(Json::Type type) {
 namespace {
 
 class Parser {
-public:
+  public:
     Parser(std::string_view text, std::string_view what, JsonLimits limits)
         : text_(text), what_(what), limits_(limits) {}
 
     Result<Json> ParseDocument() {
         if (text_.size() > limits_.max_bytes) {
-            return Error(ErrorCode::kTooLarge, std::string(what_) + ": JSON document of " +
-                                                   std::to_string(text_.size()) +
-                                                   " bytes exceeds the limit of " +
-                                                   std::to_string(limits_.max_bytes));
+            return Error(ErrorCode::kTooLarge,
+                         std::string(what_) + ": JSON document of " + std::to_string(text_.size()) +
+                             " bytes exceeds the limit of " + std::to_string(limits_.max_bytes));
         }
         Json value;
         HVKIT_RETURN_IF_ERROR(ParseValue(value, 0));
@@ -72,10 +85,10 @@ public:
         return value;
     }
 
-private:
+  private:
     Status Fail(const std::string& rule) const {
-        return Error(ErrorCode::kMalformed,
-                     std::string(what_) + ": invalid JSON at byte " + std::to_string(pos_) + ": " + rule);
+        return Error(ErrorCode::kMalformed, std::string(what_) + ": invalid JSON at byte " +
+                                                std::to_string(pos_) + ": " + rule);
     }
 
     void SkipSpace() {
@@ -93,7 +106,8 @@ private:
     }
 
     Status ParseValue(Json& out, size_t depth) {
-        if (depth > limits_.max_depth) return Fail("nesting deeper than " + std::to_string(limits_.max_depth));
+        if (depth > limits_.max_depth)
+            return Fail("nesting deeper than " + std::to_string(limits_.max_depth));
         SkipSpace();
         if (pos_ >= text_.size()) return Fail("unexpected end of input");
         char c = text_[pos_];
@@ -105,9 +119,18 @@ private:
             out = Json(std::move(s));
             return Status::Ok();
         }
-        if (Consume("true")) { out = Json(true); return Status::Ok(); }
-        if (Consume("false")) { out = Json(false); return Status::Ok(); }
-        if (Consume("null")) { out = Json(); return Status::Ok(); }
+        if (Consume("true")) {
+            out = Json(true);
+            return Status::Ok();
+        }
+        if (Consume("false")) {
+            out = Json(false);
+            return Status::Ok();
+        }
+        if (Consume("null")) {
+            out = Json();
+            return Status::Ok();
+        }
         if (c == '-' || (c >= '0' && c <= '9')) return ParseNumber(out);
         return Fail(std::string("unexpected character '") + c + "'");
     }
@@ -135,8 +158,14 @@ private:
             object.emplace(std::move(key), std::move(value));
             SkipSpace();
             if (pos_ >= text_.size()) return Fail("unterminated object");
-            if (text_[pos_] == ',') { ++pos_; continue; }
-            if (text_[pos_] == '}') { ++pos_; break; }
+            if (text_[pos_] == ',') {
+                ++pos_;
+                continue;
+            }
+            if (text_[pos_] == '}') {
+                ++pos_;
+                break;
+            }
             return Fail("expected ',' or '}'");
         }
         out = Json(std::move(object));
@@ -158,8 +187,14 @@ private:
             array.push_back(std::move(value));
             SkipSpace();
             if (pos_ >= text_.size()) return Fail("unterminated array");
-            if (text_[pos_] == ',') { ++pos_; continue; }
-            if (text_[pos_] == ']') { ++pos_; break; }
+            if (text_[pos_] == ',') {
+                ++pos_;
+                continue;
+            }
+            if (text_[pos_] == ']') {
+                ++pos_;
+                break;
+            }
             return Fail("expected ',' or ']'");
         }
         out = Json(std::move(array));
@@ -172,10 +207,14 @@ private:
         for (int i = 0; i < 4; ++i) {
             char c = text_[pos_++];
             out <<= 4;
-            if (c >= '0' && c <= '9') out |= c - '0';
-            else if (c >= 'a' && c <= 'f') out |= c - 'a' + 10;
-            else if (c >= 'A' && c <= 'F') out |= c - 'A' + 10;
-            else return Fail("bad hex digit in \\u escape");
+            if (c >= '0' && c <= '9')
+                out |= c - '0';
+            else if (c >= 'a' && c <= 'f')
+                out |= c - 'a' + 10;
+            else if (c >= 'A' && c <= 'F')
+                out |= c - 'A' + 10;
+            else
+                return Fail("bad hex digit in \\u escape");
         }
         return Status::Ok();
     }
@@ -201,9 +240,16 @@ private:
     // Validates one raw UTF-8 sequence starting at pos_ and copies it.
     Status CopyUtf8(std::string& s) {
         auto lead = static_cast<unsigned char>(text_[pos_]);
-        size_t len = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+        size_t len = lead < 0x80           ? 1
+                     : (lead >> 5) == 0x6  ? 2
+                     : (lead >> 4) == 0xE  ? 3
+                     : (lead >> 3) == 0x1E ? 4
+                                           : 0;
         if (len == 0 || pos_ + len > text_.size()) return Fail("invalid UTF-8 in string");
-        uint32_t cp = len == 1 ? lead : len == 2 ? (lead & 0x1F) : len == 3 ? (lead & 0x0F) : (lead & 0x07);
+        uint32_t cp = len == 1   ? lead
+                      : len == 2 ? (lead & 0x1F)
+                      : len == 3 ? (lead & 0x0F)
+                                 : (lead & 0x07);
         for (size_t i = 1; i < len; ++i) {
             auto cont = static_cast<unsigned char>(text_[pos_ + i]);
             if ((cont & 0xC0) != 0x80) return Fail("invalid UTF-8 in string");
@@ -223,7 +269,10 @@ private:
         for (;;) {
             if (pos_ >= text_.size()) return Fail("unterminated string");
             char c = text_[pos_];
-            if (c == '"') { ++pos_; return Status::Ok(); }
+            if (c == '"') {
+                ++pos_;
+                return Status::Ok();
+            }
             if (static_cast<unsigned char>(c) < 0x20) return Fail("control character in string");
             if (c != '\\') {
                 HVKIT_RETURN_IF_ERROR(CopyUtf8(out));
@@ -232,14 +281,30 @@ private:
             if (++pos_ >= text_.size()) return Fail("unterminated escape");
             char e = text_[pos_++];
             switch (e) {
-                case '"': out += '"'; break;
-                case '\\': out += '\\'; break;
-                case '/': out += '/'; break;
-                case 'b': out += '\b'; break;
-                case 'f': out += '\f'; break;
-                case 'n': out += '\n'; break;
-                case 'r': out += '\r'; break;
-                case 't': out += '\t'; break;
+                case '"':
+                    out += '"';
+                    break;
+                case '\\':
+                    out += '\\';
+                    break;
+                case '/':
+                    out += '/';
+                    break;
+                case 'b':
+                    out += '\b';
+                    break;
+                case 'f':
+                    out += '\f';
+                    break;
+                case 'n':
+                    out += '\n';
+                    break;
+                case 'r':
+                    out += '\r';
+                    break;
+                case 't':
+                    out += '\t';
+                    break;
                 case 'u': {
                     uint32_t cp;
                     HVKIT_RETURN_IF_ERROR(ParseHex4(cp));
@@ -247,7 +312,8 @@ private:
                         if (!Consume("\\u")) return Fail("unpaired surrogate in \\u escape");
                         uint32_t low;
                         HVKIT_RETURN_IF_ERROR(ParseHex4(low));
-                        if (low < 0xDC00 || low > 0xDFFF) return Fail("unpaired surrogate in \\u escape");
+                        if (low < 0xDC00 || low > 0xDFFF)
+                            return Fail("unpaired surrogate in \\u escape");
                         cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                     } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                         return Fail("unpaired surrogate in \\u escape");
@@ -255,7 +321,8 @@ private:
                     AppendUtf8(out, cp);
                     break;
                 }
-                default: return Fail(std::string("unknown escape '\\") + e + "'");
+                default:
+                    return Fail(std::string("unknown escape '\\") + e + "'");
             }
         }
     }
@@ -311,11 +378,21 @@ void AppendEscaped(std::string& out, const std::string& s) {
     for (char c : s) {
         auto u = static_cast<unsigned char>(c);
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (u < 0x20) {
                     char buf[8];
@@ -340,14 +417,22 @@ void AppendCanonicalString(std::string& out, const std::string& s) {
 
 Status AppendCanonical(std::string& out, const Json& v) {
     switch (v.type()) {
-        case Json::Type::kNull: out += "null"; break;
-        case Json::Type::kBool: out += v.as_bool() ? "true" : "false"; break;
-        case Json::Type::kInt: out += std::to_string(v.as_int()); break;
+        case Json::Type::kNull:
+            out += "null";
+            break;
+        case Json::Type::kBool:
+            out += v.as_bool() ? "true" : "false";
+            break;
+        case Json::Type::kInt:
+            out += std::to_string(v.as_int());
+            break;
         case Json::Type::kDouble:
             return Error(ErrorCode::kInvalidArgument,
                          "canonical JSON cannot encode the non-integer number " +
                              std::to_string(v.as_double()));
-        case Json::Type::kString: AppendCanonicalString(out, v.as_string()); break;
+        case Json::Type::kString:
+            AppendCanonicalString(out, v.as_string());
+            break;
         case Json::Type::kArray: {
             out += '[';
             bool first = true;
@@ -383,18 +468,29 @@ void AppendPretty(std::string& out, const Json& v, int indent, int level) {
         out.append(static_cast<size_t>(indent * lvl), ' ');
     };
     switch (v.type()) {
-        case Json::Type::kNull: out += "null"; break;
-        case Json::Type::kBool: out += v.as_bool() ? "true" : "false"; break;
-        case Json::Type::kInt: out += std::to_string(v.as_int()); break;
+        case Json::Type::kNull:
+            out += "null";
+            break;
+        case Json::Type::kBool:
+            out += v.as_bool() ? "true" : "false";
+            break;
+        case Json::Type::kInt:
+            out += std::to_string(v.as_int());
+            break;
         case Json::Type::kDouble: {
             char buf[32];
             snprintf(buf, sizeof buf, "%.17g", v.as_double());
             out += std::isfinite(v.as_double()) ? buf : "null";
             break;
         }
-        case Json::Type::kString: AppendEscaped(out, v.as_string()); break;
+        case Json::Type::kString:
+            AppendEscaped(out, v.as_string());
+            break;
         case Json::Type::kArray: {
-            if (v.as_array().empty()) { out += "[]"; break; }
+            if (v.as_array().empty()) {
+                out += "[]";
+                break;
+            }
             out += '[';
             bool first = true;
             for (const auto& item : v.as_array()) {
@@ -408,7 +504,10 @@ void AppendPretty(std::string& out, const Json& v, int indent, int level) {
             break;
         }
         case Json::Type::kObject: {
-            if (v.as_object().empty()) { out += "{}"; break; }
+            if (v.as_object().empty()) {
+                out += "{}";
+                break;
+            }
             out += '{';
             bool first = true;
             for (const auto& [key, item] : v.as_object()) {
@@ -452,8 +551,8 @@ Result<const Json*> JsonMember(const Json& object, std::string_view key, Json::T
     }
     const Json* member = object.Find(key);
     if (member == nullptr) {
-        return Error(ErrorCode::kMalformed,
-                     std::string(context) + ": missing required field \"" + std::string(key) + "\"");
+        return Error(ErrorCode::kMalformed, std::string(context) + ": missing required field \"" +
+                                                std::string(key) + "\"");
     }
     if (member->type() != type) {
         return Error(ErrorCode::kMalformed, std::string(context) + ": field \"" + std::string(key) +
@@ -464,7 +563,8 @@ Result<const Json*> JsonMember(const Json& object, std::string_view key, Json::T
 }
 
 Result<std::string> JsonString(const Json& object, std::string_view key, std::string_view context) {
-    HVKIT_ASSIGN_OR_RETURN(const Json* member, JsonMember(object, key, Json::Type::kString, context));
+    HVKIT_ASSIGN_OR_RETURN(const Json* member,
+                           JsonMember(object, key, Json::Type::kString, context));
     return member->as_string();
 }
 

@@ -8,7 +8,8 @@ namespace hvkit {
 Result<SignedEnvelope> SignedEnvelope::FromJson(const Json& doc, std::string_view what) {
     SignedEnvelope envelope;
     HVKIT_ASSIGN_OR_RETURN(const Json* body, JsonMember(doc, "signed", Json::Type::kObject, what));
-    HVKIT_ASSIGN_OR_RETURN(const Json* sigs, JsonMember(doc, "signatures", Json::Type::kArray, what));
+    HVKIT_ASSIGN_OR_RETURN(const Json* sigs,
+                           JsonMember(doc, "signatures", Json::Type::kArray, what));
     envelope.signed_body = *body;
     for (const Json& sig : sigs->as_array()) {
         std::string context = std::string(what) + " signature";
@@ -47,14 +48,16 @@ Status VerifyThreshold(const SignedEnvelope& envelope, const KeyRing& keys,
                        const std::vector<std::string>& authorized, int64_t threshold,
                        std::string_view role) {
     if (threshold < 1) {
-        return Error(ErrorCode::kBadSignature,
-                     std::string(role) + ": threshold must be at least 1, not " + std::to_string(threshold));
+        return Error(
+            ErrorCode::kBadSignature,
+            std::string(role) + ": threshold must be at least 1, not " + std::to_string(threshold));
     }
     auto canonical = CanonicalJson(envelope.signed_body);
     if (!canonical.ok()) return canonical.status().WithContext(std::string(role));
     std::set<std::string> valid;
     for (const auto& sig : envelope.signatures) {
-        if (std::find(authorized.begin(), authorized.end(), sig.keyid) == authorized.end()) continue;
+        if (std::find(authorized.begin(), authorized.end(), sig.keyid) == authorized.end())
+            continue;
         auto key = keys.find(sig.keyid);
         if (key == keys.end()) continue;
         auto raw = HexDecode(sig.sig_hex, "signature");

@@ -21,7 +21,7 @@ Result<std::string> HexDecode(std::string_view hex, std::string_view what);
 
 // Incremental SHA-256; Final() may be called once.
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -34,7 +34,7 @@ public:
     static Sha256Digest Of(std::string_view data);
     static std::string HexOf(std::string_view data);
 
-private:
+  private:
     struct Ctx;
     std::unique_ptr<Ctx> ctx_;
 };
@@ -45,7 +45,7 @@ Result<std::string> DigestHex(std::string_view algorithm, std::string_view data)
 // An Ed25519 public key in TUF's form: keytype and scheme "ed25519", keyval
 // {"public": hex}. Its key ID is the hex SHA-256 of that object's canonical JSON.
 class PublicKey {
-public:
+  public:
     static Result<PublicKey> FromRaw(std::string_view raw32);
     // Accepts exactly keytype "ed25519" and scheme "ed25519" (TUF 1.0 key objects).
     static Result<PublicKey> FromTufJson(const Json& key, std::string_view context);
@@ -56,14 +56,14 @@ public:
     // True when (signature) is a valid Ed25519 signature of (message).
     bool Verify(std::string_view message, std::string_view signature) const;
 
-private:
+  private:
     std::string raw_;  // 32 bytes
 };
 
 // An Ed25519 private key. Files hold the securesystemslib-style object
 // {"keytype","scheme","keyval":{"public","private"}} with mode 0600.
 class PrivateKey {
-public:
+  public:
     static Result<PrivateKey> Generate();
     static Result<PrivateKey> FromRaw(std::string_view seed32);
     static Result<PrivateKey> Load(const std::string& path);
@@ -74,7 +74,7 @@ public:
     // A 64-byte Ed25519 signature of (message).
     Result<std::string> Sign(std::string_view message) const;
 
-private:
+  private:
     std::string seed_;  // 32 bytes
     PublicKey public_;
 };

@@ -3,9 +3,9 @@
 // directory fsynced, so a reader sees the old or the new file, never a mix.
 #pragma once
 
+#include <sys/types.h>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "hvkit/status.h"
 

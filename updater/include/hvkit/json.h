@@ -18,7 +18,7 @@
 namespace hvkit {
 
 class Json {
-public:
+  public:
     enum class Type { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
     using Array = std::vector<Json>;
     // Byte-wise key order is the order canonical JSON requires.
@@ -68,7 +68,7 @@ public:
 
     bool operator==(const Json& other) const;
 
-private:
+  private:
     Type type_ = Type::kNull;
     bool bool_ = false;
     int64_t int_ = 0;

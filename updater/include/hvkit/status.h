@@ -12,24 +12,24 @@ namespace hvkit {
 // Broad classes of failure; callers branch on the code, people read the message.
 enum class ErrorCode {
     kOk = 0,
-    kInvalidArgument,     // caller or config supplied something malformed
-    kNotFound,            // a file, key, role or target does not exist
-    kIo,                  // the operating system refused a read or write
-    kBadSignature,        // signatures missing, invalid, or below threshold
-    kHashMismatch,        // content does not match its declared hash or length
-    kRollback,            // a version went backwards
-    kExpired,             // metadata past its expiry at the reference time
-    kRefused,             // input breaks a safety rule (paths, limits, modes)
-    kMalformed,           // input could not be parsed
-    kNetwork,             // a transfer failed or timed out
-    kTooLarge,            // a size cap was reached
-    kConflict,            // state does not allow the operation now
+    kInvalidArgument,  // caller or config supplied something malformed
+    kNotFound,         // a file, key, role or target does not exist
+    kIo,               // the operating system refused a read or write
+    kBadSignature,     // signatures missing, invalid, or below threshold
+    kHashMismatch,     // content does not match its declared hash or length
+    kRollback,         // a version went backwards
+    kExpired,          // metadata past its expiry at the reference time
+    kRefused,          // input breaks a safety rule (paths, limits, modes)
+    kMalformed,        // input could not be parsed
+    kNetwork,          // a transfer failed or timed out
+    kTooLarge,         // a size cap was reached
+    kConflict,         // state does not allow the operation now
 };
 
 const char* ErrorCodeName(ErrorCode code);
 
 class [[nodiscard]] Status {
-public:
+  public:
     Status() = default;
     Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -45,7 +45,7 @@ public:
         return Status(code_, context + ": " + message_);
     }
 
-private:
+  private:
     ErrorCode code_ = ErrorCode::kOk;
     std::string message_;
 };
@@ -53,8 +53,8 @@ private:
 // A value or the Status that explains why there is none.
 template <typename T>
 class [[nodiscard]] Result {
-public:
-    Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  public:
+    Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
     Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
     bool ok() const { return value_.has_value(); }
@@ -67,7 +67,7 @@ public:
     T& operator*() & { return *value_; }
     const T& operator*() const& { return *value_; }
 
-private:
+  private:
     std::optional<T> value_;
     Status status_;
 };

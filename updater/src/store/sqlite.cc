@@ -7,7 +7,8 @@ namespace hvkit {
 namespace {
 
 Status SqlError(sqlite3* db, const std::string& path, std::string_view what) {
-    return Error(ErrorCode::kIo, "database " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(db));
+    return Error(ErrorCode::kIo,
+                 "database " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(db));
 }
 
 }  // namespace
@@ -15,7 +16,8 @@ Status SqlError(sqlite3* db, const std::string& path, std::string_view what) {
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &raw,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             nullptr);
     if (rc != SQLITE_OK) {
         std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";
         sqlite3_close(raw);
@@ -29,7 +31,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
     return db;
 }
 
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+    sqlite3_close_v2(db_);
+}
 
 Status Database::Exec(std::string_view sql) {
     char* err = nullptr;
@@ -44,19 +48,24 @@ Status Database::Exec(std::string_view sql) {
 
 Result<Statement> Database::Prepare(std::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) !=
+        SQLITE_OK) {
         return SqlError(db_, path_, "cannot prepare \"" + std::string(sql) + "\"");
     }
     return Statement(this, stmt);
 }
 
-int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int64_t Database::LastInsertRowId() const {
+    return sqlite3_last_insert_rowid(db_);
+}
 
 Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
     other.stmt_ = nullptr;
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+    sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::Bind(int index, int64_t value) {
     sqlite3_bind_int64(stmt_, index, value);
@@ -92,7 +101,9 @@ Status Statement::Run() {
     }
 }
 
-int64_t Statement::ColumnInt(int column) const { return sqlite3_column_int64(stmt_, column); }
+int64_t Statement::ColumnInt(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+}
 
 std::string Statement::ColumnText(int column) const {
     const unsigned char* text = sqlite3_column_text(stmt_, column);

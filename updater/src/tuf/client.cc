@@ -7,32 +7,20 @@
 
 #include "hvkit/crypto.h"
 #include "hvkit/fs.h"
+#include "hvkit/url.h"
 
 namespace hvkit::tuf {
 
 namespace {
-
-std::string UrlEncode(const std::string& s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
-        }
-    }
-    return out;
-}
 
 std::string WithSlash(std::string url) {
     if (!url.empty() && url.back() != '/') url += '/';
     return url;
 }
 
-int64_t SystemClock() { return static_cast<int64_t>(time(nullptr)); }
+int64_t SystemClock() {
+    return static_cast<int64_t>(time(nullptr));
+}
 
 // Hashes a file in one streaming pass, for targets too large to hold in memory.
 Status VerifyFile(const std::string& path, const TargetFile& file, const std::string& what) {
@@ -83,8 +71,9 @@ Status Client::Initialize(std::string_view root_bytes) {
     return store_.Save("root", root_bytes);
 }
 
-std::string Client::MetadataFileName(const std::string& role, std::optional<int64_t> version) const {
-    std::string name = UrlEncode(role) + ".json";
+std::string Client::MetadataFileName(const std::string& role,
+                                     std::optional<int64_t> version) const {
+    std::string name = PercentEncode(role) + ".json";
     if (version) return std::to_string(*version) + "." + name;
     return name;
 }
@@ -102,8 +91,9 @@ Result<std::string> Client::FetchMetadata(const std::string& role, std::optional
 Status Client::Refresh() {
     HVKIT_ASSIGN_OR_RETURN(auto root, store_.Load("root"));
     if (!root) {
-        return Error(ErrorCode::kNotFound,
-                     "no trusted root: initialise the client with the repository's root.json first");
+        return Error(
+            ErrorCode::kNotFound,
+            "no trusted root: initialise the client with the repository's root.json first");
     }
     trusted_.reset();
     HVKIT_ASSIGN_OR_RETURN(TrustedSet set, TrustedSet::Create(*root, config_.clock()));
@@ -162,8 +152,9 @@ Status Client::UpdateSnapshot() {
     const MetaFile& pinned = trusted_->timestamp()->meta.snapshot;
     std::optional<int64_t> version;
     if (trusted_->root().meta.consistent_snapshot) version = pinned.version;
-    HVKIT_ASSIGN_OR_RETURN(std::string bytes,
-                           FetchMetadata("snapshot", version, pinned.length.value_or(config_.snapshot_max_length)));
+    HVKIT_ASSIGN_OR_RETURN(
+        std::string bytes,
+        FetchMetadata("snapshot", version, pinned.length.value_or(config_.snapshot_max_length)));
     HVKIT_RETURN_IF_ERROR(trusted_->UpdateSnapshot(bytes));
     return store_.Save("snapshot", bytes);
 }
@@ -215,7 +206,8 @@ Result<TargetInfo> Client::GetTargetInfo(const std::string& target_path) {
         }
         to_visit.insert(to_visit.end(), children.rbegin(), children.rend());
     }
-    return Error(ErrorCode::kNotFound, "target \"" + target_path + "\" is not listed by any trusted targets role");
+    return Error(ErrorCode::kNotFound,
+                 "target \"" + target_path + "\" is not listed by any trusted targets role");
 }
 
 Status Client::DownloadTarget(const TargetInfo& target, const std::string& dest,
@@ -226,7 +218,8 @@ Status Client::DownloadTarget(const TargetInfo& target, const std::string& dest,
         std::string dir = slash == std::string::npos ? "" : name.substr(0, slash + 1);
         std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
         auto sha = target.file.hashes.find("sha256");
-        const std::string& hash = sha != target.file.hashes.end() ? sha->second : target.file.hashes.begin()->second;
+        const std::string& hash =
+            sha != target.file.hashes.end() ? sha->second : target.file.hashes.begin()->second;
         name = dir + hash + "." + base;
     }
     std::string url = config_.target_base_url + name;
@@ -234,8 +227,8 @@ Status Client::DownloadTarget(const TargetInfo& target, const std::string& dest,
     auto sha = target.file.hashes.find("sha256");
     HVKIT_ASSIGN_OR_RETURN(int64_t record,
                            store_.BeginDownload({0, target.path, url, target.file.length,
-                                                 sha != target.file.hashes.end() ? sha->second : "", "started",
-                                                 config_.clock(), 0}));
+                                                 sha != target.file.hashes.end() ? sha->second : "",
+                                                 "started", config_.clock(), 0}));
     std::string partial = dest + ".part";
     FetchOptions options;
     options.max_bytes = target.file.length;
@@ -248,7 +241,8 @@ Status Client::DownloadTarget(const TargetInfo& target, const std::string& dest,
     if (st.ok()) st = SyncDirectory(DirName(dest));
     // A partial file that failed verification cannot be resumed: discard it.
     if (!st.ok() && st.code() == ErrorCode::kHashMismatch) unlink(partial.c_str());
-    HVKIT_RETURN_IF_ERROR(store_.FinishDownload(record, st.ok() ? "ok" : st.message(), config_.clock()));
+    HVKIT_RETURN_IF_ERROR(
+        store_.FinishDownload(record, st.ok() ? "ok" : st.message(), config_.clock()));
     return st.WithContext("downloading " + what);
 }
 

@@ -12,12 +12,14 @@ std::string Ctx(std::string_view what, std::string_view detail) {
     return std::string(what) + " " + std::string(detail);
 }
 
-Result<Common> ParseCommon(const Json& body, std::string_view expected_type, std::string_view what) {
+Result<Common> ParseCommon(const Json& body, std::string_view expected_type,
+                           std::string_view what) {
     Common c;
     HVKIT_ASSIGN_OR_RETURN(c.type, JsonString(body, "_type", what));
     if (c.type != expected_type) {
         return Error(ErrorCode::kMalformed, std::string(what) + ": _type is \"" + c.type +
-                                                "\", expected \"" + std::string(expected_type) + "\"");
+                                                "\", expected \"" + std::string(expected_type) +
+                                                "\"");
     }
     HVKIT_ASSIGN_OR_RETURN(c.spec_version, JsonString(body, "spec_version", what));
     // Accept any 1.x spec version; refuse a different major version.
@@ -47,7 +49,8 @@ Result<RoleKeys> ParseRoleKeys(const Json& obj, std::string_view what) {
     RoleKeys rk;
     HVKIT_ASSIGN_OR_RETURN(const Json* ids, JsonMember(obj, "keyids", Json::Type::kArray, what));
     for (const Json& id : ids->as_array()) {
-        if (!id.is_string()) return Error(ErrorCode::kMalformed, std::string(what) + ": keyids must be strings");
+        if (!id.is_string())
+            return Error(ErrorCode::kMalformed, std::string(what) + ": keyids must be strings");
         for (const auto& seen : rk.keyids) {
             if (seen == id.as_string()) {
                 return Error(ErrorCode::kMalformed,
@@ -78,7 +81,8 @@ Result<KeyRing> ParseKeys(const Json& keys, std::string_view what) {
         // Keys of unsupported types are skipped, not fatal: a role may list them
         // and still reach its threshold with supported ones (TUF 1.0, 4.2).
         auto pub = PublicKey::FromTufJson(key, Ctx(what, "key " + keyid));
-        if (pub.ok()) ring.emplace(keyid, *pub);
+        if (pub.ok())
+            ring.emplace(keyid, *pub);
         else if (pub.status().message().find("unsupported key type") == std::string::npos) {
             return pub.status();
         }
@@ -96,7 +100,8 @@ Result<std::map<std::string, std::string>> ParseHashes(const Json& obj, std::str
     std::map<std::string, std::string> hashes;
     for (const auto& [alg, value] : obj.as_object()) {
         if (!value.is_string()) {
-            return Error(ErrorCode::kMalformed, std::string(what) + ": hash " + alg + " must be a string");
+            return Error(ErrorCode::kMalformed,
+                         std::string(what) + ": hash " + alg + " must be a string");
         }
         hashes.emplace(alg, value.as_string());
     }
@@ -115,10 +120,12 @@ Json HashesToJson(const std::map<std::string, std::string>& hashes) {
 Result<MetaFile> ParseMetaFile(const Json& obj, std::string_view what) {
     MetaFile mf;
     HVKIT_ASSIGN_OR_RETURN(mf.version, JsonInt(obj, "version", what));
-    if (mf.version < 1) return Error(ErrorCode::kMalformed, std::string(what) + ": version must be at least 1");
+    if (mf.version < 1)
+        return Error(ErrorCode::kMalformed, std::string(what) + ": version must be at least 1");
     if (const Json* len = obj.Find("length")) {
         if (!len->is_int() || len->as_int() < 0) {
-            return Error(ErrorCode::kMalformed, std::string(what) + ": length must be a non-negative integer");
+            return Error(ErrorCode::kMalformed,
+                         std::string(what) + ": length must be a non-negative integer");
         }
         mf.length = len->as_int();
     }
@@ -153,12 +160,15 @@ Result<Delegations> ParseDelegations(const Json& obj, std::string_view what) {
                 return Error(ErrorCode::kMalformed, ctx + " is delegated twice");
             }
         }
-        if (r.name == "root" || r.name == "timestamp" || r.name == "snapshot" || r.name == "targets") {
-            return Error(ErrorCode::kMalformed, ctx + ": a top-level role name cannot be delegated");
+        if (r.name == "root" || r.name == "timestamp" || r.name == "snapshot" ||
+            r.name == "targets") {
+            return Error(ErrorCode::kMalformed,
+                         ctx + ": a top-level role name cannot be delegated");
         }
         HVKIT_ASSIGN_OR_RETURN(r.keys, ParseRoleKeys(role, ctx));
         if (const Json* t = role.Find("terminating")) {
-            if (!t->is_bool()) return Error(ErrorCode::kMalformed, ctx + ": terminating must be a boolean");
+            if (!t->is_bool())
+                return Error(ErrorCode::kMalformed, ctx + ": terminating must be a boolean");
             r.terminating = t->as_bool();
         }
         const Json* paths = role.Find("paths");
@@ -168,9 +178,11 @@ Result<Delegations> ParseDelegations(const Json& obj, std::string_view what) {
                          ctx + ": exactly one of paths and path_hash_prefixes is required");
         }
         const Json* list = paths ? paths : prefixes;
-        if (!list->is_array()) return Error(ErrorCode::kMalformed, ctx + ": paths must be an array");
+        if (!list->is_array())
+            return Error(ErrorCode::kMalformed, ctx + ": paths must be an array");
         for (const Json& p : list->as_array()) {
-            if (!p.is_string()) return Error(ErrorCode::kMalformed, ctx + ": paths must be strings");
+            if (!p.is_string())
+                return Error(ErrorCode::kMalformed, ctx + ": paths must be strings");
             (paths ? r.paths : r.path_hash_prefixes).push_back(p.as_string());
         }
         d.roles.push_back(std::move(r));
@@ -215,10 +227,14 @@ std::vector<std::string_view> Split(std::string_view s) {
 
 const char* RoleName(Role role) {
     switch (role) {
-        case Role::kRoot: return "root";
-        case Role::kTimestamp: return "timestamp";
-        case Role::kSnapshot: return "snapshot";
-        case Role::kTargets: return "targets";
+        case Role::kRoot:
+            return "root";
+        case Role::kTimestamp:
+            return "timestamp";
+        case Role::kSnapshot:
+            return "snapshot";
+        case Role::kTargets:
+            return "targets";
     }
     return "?";
 }
@@ -246,14 +262,16 @@ std::string FormatTufTime(int64_t unix_seconds) {
 Result<RootMeta> ParseRoot(const Json& body, std::string_view what) {
     RootMeta root;
     HVKIT_ASSIGN_OR_RETURN(root.common, ParseCommon(body, "root", what));
-    HVKIT_ASSIGN_OR_RETURN(const Json* cs, JsonMember(body, "consistent_snapshot", Json::Type::kBool, what));
+    HVKIT_ASSIGN_OR_RETURN(const Json* cs,
+                           JsonMember(body, "consistent_snapshot", Json::Type::kBool, what));
     root.consistent_snapshot = cs->as_bool();
     HVKIT_ASSIGN_OR_RETURN(const Json* keys, JsonMember(body, "keys", Json::Type::kObject, what));
     HVKIT_ASSIGN_OR_RETURN(root.keys, ParseKeys(*keys, what));
     HVKIT_ASSIGN_OR_RETURN(const Json* roles, JsonMember(body, "roles", Json::Type::kObject, what));
     for (const char* name : {"root", "timestamp", "snapshot", "targets"}) {
         std::string ctx = Ctx(what, std::string("role ") + name);
-        HVKIT_ASSIGN_OR_RETURN(const Json* role, JsonMember(*roles, name, Json::Type::kObject, what));
+        HVKIT_ASSIGN_OR_RETURN(const Json* role,
+                               JsonMember(*roles, name, Json::Type::kObject, what));
         HVKIT_ASSIGN_OR_RETURN(RoleKeys rk, ParseRoleKeys(*role, ctx));
         root.roles.emplace(name, std::move(rk));
     }
@@ -266,7 +284,8 @@ Result<TimestampMeta> ParseTimestamp(const Json& body, std::string_view what) {
     HVKIT_ASSIGN_OR_RETURN(auto meta, ParseMetaMap(body, what));
     auto it = meta.find("snapshot.json");
     if (it == meta.end() || meta.size() != 1) {
-        return Error(ErrorCode::kMalformed, std::string(what) + ": meta must list exactly snapshot.json");
+        return Error(ErrorCode::kMalformed,
+                     std::string(what) + ": meta must list exactly snapshot.json");
     }
     ts.snapshot = it->second;
     return ts;
@@ -277,7 +296,8 @@ Result<SnapshotMeta> ParseSnapshot(const Json& body, std::string_view what) {
     HVKIT_ASSIGN_OR_RETURN(snap.common, ParseCommon(body, "snapshot", what));
     HVKIT_ASSIGN_OR_RETURN(snap.meta, ParseMetaMap(body, what));
     if (!snap.meta.count("targets.json")) {
-        return Error(ErrorCode::kMalformed, std::string(what) + ": meta does not list targets.json");
+        return Error(ErrorCode::kMalformed,
+                     std::string(what) + ": meta does not list targets.json");
     }
     return snap;
 }
@@ -285,13 +305,16 @@ Result<SnapshotMeta> ParseSnapshot(const Json& body, std::string_view what) {
 Result<TargetsMeta> ParseTargets(const Json& body, std::string_view what) {
     TargetsMeta tm;
     HVKIT_ASSIGN_OR_RETURN(tm.common, ParseCommon(body, "targets", what));
-    HVKIT_ASSIGN_OR_RETURN(const Json* targets, JsonMember(body, "targets", Json::Type::kObject, what));
+    HVKIT_ASSIGN_OR_RETURN(const Json* targets,
+                           JsonMember(body, "targets", Json::Type::kObject, what));
     for (const auto& [path, entry] : targets->as_object()) {
         std::string ctx = Ctx(what, "target \"" + path + "\"");
         TargetFile tf;
         HVKIT_ASSIGN_OR_RETURN(tf.length, JsonInt(entry, "length", ctx));
-        if (tf.length < 0) return Error(ErrorCode::kMalformed, ctx + ": length must not be negative");
-        HVKIT_ASSIGN_OR_RETURN(const Json* h, JsonMember(entry, "hashes", Json::Type::kObject, ctx));
+        if (tf.length < 0)
+            return Error(ErrorCode::kMalformed, ctx + ": length must not be negative");
+        HVKIT_ASSIGN_OR_RETURN(const Json* h,
+                               JsonMember(entry, "hashes", Json::Type::kObject, ctx));
         HVKIT_ASSIGN_OR_RETURN(tf.hashes, ParseHashes(*h, ctx));
         if (const Json* custom = entry.Find("custom")) tf.custom = *custom;
         tm.targets.emplace(path, std::move(tf));
@@ -361,8 +384,8 @@ Json ToJson(const TargetsMeta& tm) {
             role["terminating"] = r.terminating;
             Json list = Json::MakeArray();
             for (const auto& p : r.paths.empty() ? r.path_hash_prefixes : r.paths) list.Push(p);
-            role[r.paths.empty() && !r.path_hash_prefixes.empty() ? "path_hash_prefixes" : "paths"] =
-                std::move(list);
+            role[r.paths.empty() && !r.path_hash_prefixes.empty() ? "path_hash_prefixes"
+                                                                  : "paths"] = std::move(list);
             roles.Push(std::move(role));
         }
         d["roles"] = std::move(roles);
@@ -372,11 +395,12 @@ Json ToJson(const TargetsMeta& tm) {
 }
 
 Status VerifyLengthAndHashes(std::string_view data, std::optional<int64_t> length,
-                             const std::map<std::string, std::string>& hashes, std::string_view what) {
+                             const std::map<std::string, std::string>& hashes,
+                             std::string_view what) {
     if (length && static_cast<int64_t>(data.size()) != *length) {
         return Error(ErrorCode::kHashMismatch, std::string(what) + ": length is " +
-                                                   std::to_string(data.size()) + " bytes, expected " +
-                                                   std::to_string(*length));
+                                                   std::to_string(data.size()) +
+                                                   " bytes, expected " + std::to_string(*length));
     }
     int checked = 0;
     for (const auto& [alg, expected] : hashes) {
@@ -384,13 +408,14 @@ Status VerifyLengthAndHashes(std::string_view data, std::optional<int64_t> lengt
         if (!actual.ok()) continue;  // unknown algorithms are skipped; a known one must bind
         ++checked;
         if (*actual != expected) {
-            return Error(ErrorCode::kHashMismatch,
-                         std::string(what) + ": " + alg + " hash does not match the trusted metadata");
+            return Error(ErrorCode::kHashMismatch, std::string(what) + ": " + alg +
+                                                       " hash does not match the trusted metadata");
         }
     }
     if (!hashes.empty() && checked == 0) {
         return Error(ErrorCode::kHashMismatch,
-                     std::string(what) + ": none of the listed hash algorithms is supported (sha256, sha512)");
+                     std::string(what) +
+                         ": none of the listed hash algorithms is supported (sha256, sha512)");
     }
     return Status::Ok();
 }

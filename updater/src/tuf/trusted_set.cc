@@ -65,25 +65,28 @@ Status TrustedSet::CheckRootNotExpired() const {
 
 Result<bool> TrustedSet::UpdateTimestamp(std::string_view bytes) {
     if (snapshot_) {
-        return Error(ErrorCode::kConflict, "cannot update the timestamp after the snapshot is trusted");
+        return Error(ErrorCode::kConflict,
+                     "cannot update the timestamp after the snapshot is trusted");
     }
     HVKIT_RETURN_IF_ERROR(CheckRootNotExpired());
     HVKIT_ASSIGN_OR_RETURN(SignedEnvelope env, ParseEnvelope(bytes, "timestamp"));
     HVKIT_ASSIGN_OR_RETURN(TimestampMeta next, ParseTimestamp(env.signed_body, "timestamp"));
-    HVKIT_RETURN_IF_ERROR(VerifyRole(env, root_.meta.keys, root_.meta.roles.at("timestamp"), "timestamp"));
+    HVKIT_RETURN_IF_ERROR(
+        VerifyRole(env, root_.meta.keys, root_.meta.roles.at("timestamp"), "timestamp"));
     if (timestamp_) {
         const auto& old = timestamp_->meta;
         if (next.common.version < old.common.version) {
-            return Error(ErrorCode::kRollback, "timestamp version " + std::to_string(next.common.version) +
-                                                   " is older than the trusted version " +
-                                                   std::to_string(old.common.version) + " (rollback attack)");
+            return Error(ErrorCode::kRollback,
+                         "timestamp version " + std::to_string(next.common.version) +
+                             " is older than the trusted version " +
+                             std::to_string(old.common.version) + " (rollback attack)");
         }
         if (next.common.version == old.common.version) return false;
         if (next.snapshot.version < old.snapshot.version) {
             return Error(ErrorCode::kRollback,
-                         "timestamp lists snapshot version " + std::to_string(next.snapshot.version) +
-                             ", older than the trusted " + std::to_string(old.snapshot.version) +
-                             " (rollback attack)");
+                         "timestamp lists snapshot version " +
+                             std::to_string(next.snapshot.version) + ", older than the trusted " +
+                             std::to_string(old.snapshot.version) + " (rollback attack)");
         }
     }
     // Kept even when expired: it still protects against rollback (TUF 5.4.4).
@@ -101,18 +104,21 @@ Status TrustedSet::CheckFinalTimestamp() const {
 }
 
 Status TrustedSet::UpdateSnapshot(std::string_view bytes, bool from_local_store) {
-    if (!timestamp_) return Error(ErrorCode::kConflict, "cannot update the snapshot before the timestamp");
+    if (!timestamp_)
+        return Error(ErrorCode::kConflict, "cannot update the snapshot before the timestamp");
     if (targets_.count("targets")) {
         return Error(ErrorCode::kConflict, "cannot update the snapshot after targets are trusted");
     }
     HVKIT_RETURN_IF_ERROR(CheckFinalTimestamp());
     const MetaFile& pinned = timestamp_->meta.snapshot;
     if (!from_local_store) {
-        HVKIT_RETURN_IF_ERROR(VerifyLengthAndHashes(bytes, pinned.length, pinned.hashes, "snapshot"));
+        HVKIT_RETURN_IF_ERROR(
+            VerifyLengthAndHashes(bytes, pinned.length, pinned.hashes, "snapshot"));
     }
     HVKIT_ASSIGN_OR_RETURN(SignedEnvelope env, ParseEnvelope(bytes, "snapshot"));
     HVKIT_ASSIGN_OR_RETURN(SnapshotMeta next, ParseSnapshot(env.signed_body, "snapshot"));
-    HVKIT_RETURN_IF_ERROR(VerifyRole(env, root_.meta.keys, root_.meta.roles.at("snapshot"), "snapshot"));
+    HVKIT_RETURN_IF_ERROR(
+        VerifyRole(env, root_.meta.keys, root_.meta.roles.at("snapshot"), "snapshot"));
     if (snapshot_) {
         for (const auto& [name, old] : snapshot_->meta.meta) {
             auto it = next.meta.find(name);
@@ -122,9 +128,9 @@ Status TrustedSet::UpdateSnapshot(std::string_view bytes, bool from_local_store)
             }
             if (it->second.version < old.version) {
                 return Error(ErrorCode::kRollback,
-                             "snapshot lists " + name + " version " + std::to_string(it->second.version) +
-                                 ", older than the trusted " + std::to_string(old.version) +
-                                 " (rollback attack)");
+                             "snapshot lists " + name + " version " +
+                                 std::to_string(it->second.version) + ", older than the trusted " +
+                                 std::to_string(old.version) + " (rollback attack)");
             }
         }
     }
@@ -137,10 +143,12 @@ Status TrustedSet::UpdateSnapshot(std::string_view bytes, bool from_local_store)
 Status TrustedSet::CheckFinalSnapshot() const {
     const auto& snap = snapshot_->meta;
     if (snap.common.expires <= reference_time_) {
-        return Expired("snapshot version " + std::to_string(snap.common.version), snap.common.expires);
+        return Expired("snapshot version " + std::to_string(snap.common.version),
+                       snap.common.expires);
     }
     if (snap.common.version != timestamp_->meta.snapshot.version) {
-        return Error(ErrorCode::kRollback, "snapshot version " + std::to_string(snap.common.version) +
+        return Error(ErrorCode::kRollback, "snapshot version " +
+                                               std::to_string(snap.common.version) +
                                                " is not the version " +
                                                std::to_string(timestamp_->meta.snapshot.version) +
                                                " the timestamp lists (mix-and-match attack)");
@@ -148,8 +156,10 @@ Status TrustedSet::CheckFinalSnapshot() const {
     return Status::Ok();
 }
 
-Status TrustedSet::UpdateTargets(std::string_view bytes, const std::string& role, const std::string& parent) {
-    if (!snapshot_) return Error(ErrorCode::kConflict, "cannot load " + role + " before the snapshot");
+Status TrustedSet::UpdateTargets(std::string_view bytes, const std::string& role,
+                                 const std::string& parent) {
+    if (!snapshot_)
+        return Error(ErrorCode::kConflict, "cannot load " + role + " before the snapshot");
     HVKIT_RETURN_IF_ERROR(CheckFinalSnapshot());
 
     KeyRing keys;
@@ -160,8 +170,8 @@ Status TrustedSet::UpdateTargets(std::string_view bytes, const std::string& role
     } else {
         const Trusted<TargetsMeta>* delegator = targets(parent);
         if (delegator == nullptr || !delegator->meta.delegations) {
-            return Error(ErrorCode::kConflict, "cannot load " + role + ": delegating role " + parent +
-                                                   " is not trusted or delegates nothing");
+            return Error(ErrorCode::kConflict, "cannot load " + role + ": delegating role " +
+                                                   parent + " is not trusted or delegates nothing");
         }
         const DelegatedRole* found = nullptr;
         for (const auto& r : delegator->meta.delegations->roles) {
@@ -179,18 +189,20 @@ Status TrustedSet::UpdateTargets(std::string_view bytes, const std::string& role
     if (pinned == snapshot_->meta.meta.end()) {
         return Error(ErrorCode::kNotFound, "snapshot does not list " + file);
     }
-    HVKIT_RETURN_IF_ERROR(VerifyLengthAndHashes(bytes, pinned->second.length, pinned->second.hashes, role));
+    HVKIT_RETURN_IF_ERROR(
+        VerifyLengthAndHashes(bytes, pinned->second.length, pinned->second.hashes, role));
     HVKIT_ASSIGN_OR_RETURN(SignedEnvelope env, ParseEnvelope(bytes, role));
     HVKIT_ASSIGN_OR_RETURN(TargetsMeta next, ParseTargets(env.signed_body, role));
     HVKIT_RETURN_IF_ERROR(VerifyRole(env, keys, role_keys, role));
     if (next.common.version != pinned->second.version) {
-        return Error(ErrorCode::kRollback, role + " version " + std::to_string(next.common.version) +
-                                               " is not the version " +
-                                               std::to_string(pinned->second.version) +
-                                               " the snapshot lists (mix-and-match attack)");
+        return Error(ErrorCode::kRollback,
+                     role + " version " + std::to_string(next.common.version) +
+                         " is not the version " + std::to_string(pinned->second.version) +
+                         " the snapshot lists (mix-and-match attack)");
     }
     if (next.common.expires <= reference_time_) {
-        return Expired(role + " version " + std::to_string(next.common.version), next.common.expires);
+        return Expired(role + " version " + std::to_string(next.common.version),
+                       next.common.expires);
     }
     targets_[role] = Trusted<TargetsMeta>{std::move(next), std::string(bytes)};
     return Status::Ok();

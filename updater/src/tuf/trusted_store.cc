@@ -4,6 +4,7 @@
 
 #include "hvkit/fs.h"
 #include "hvkit/store/sqlite.h"
+#include "hvkit/url.h"
 
 namespace hvkit::tuf {
 
@@ -12,7 +13,7 @@ namespace {
 constexpr size_t kMaxStoredMetadata = 64 * 1024 * 1024;
 
 class SqliteTrustedStore final : public TrustedStore {
-public:
+  public:
     explicit SqliteTrustedStore(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 
     Status Init() {
@@ -26,7 +27,8 @@ public:
     }
 
     Result<std::optional<std::string>> Load(const std::string& role) override {
-        HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT bytes FROM trusted_metadata WHERE role = ?"));
+        HVKIT_ASSIGN_OR_RETURN(Statement st,
+                               db_->Prepare("SELECT bytes FROM trusted_metadata WHERE role = ?"));
         st.Bind(1, role);
         HVKIT_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) return std::optional<std::string>();
@@ -34,40 +36,49 @@ public:
     }
 
     Status Save(const std::string& role, std::string_view bytes) override {
-        HVKIT_ASSIGN_OR_RETURN(
-            Statement st,
-            db_->Prepare("INSERT INTO trusted_metadata (role, bytes, stored_at) VALUES (?, ?, strftime('%s','now'))"
-                         " ON CONFLICT(role) DO UPDATE SET bytes = excluded.bytes, stored_at = excluded.stored_at"));
+        HVKIT_ASSIGN_OR_RETURN(Statement st,
+                               db_->Prepare("INSERT INTO trusted_metadata (role, bytes, stored_at) "
+                                            "VALUES (?, ?, strftime('%s','now'))"
+                                            " ON CONFLICT(role) DO UPDATE SET bytes = "
+                                            "excluded.bytes, stored_at = excluded.stored_at"));
         st.Bind(1, role).BindBlob(2, bytes);
         return st.Run();
     }
 
     Status Remove(const std::string& role) override {
-        HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare("DELETE FROM trusted_metadata WHERE role = ?"));
+        HVKIT_ASSIGN_OR_RETURN(Statement st,
+                               db_->Prepare("DELETE FROM trusted_metadata WHERE role = ?"));
         st.Bind(1, role);
         return st.Run();
     }
 
     Result<int64_t> BeginDownload(const DownloadRecord& r) override {
         HVKIT_ASSIGN_OR_RETURN(
-            Statement st, db_->Prepare("INSERT INTO downloads (target, url, length, sha256, outcome, started_at)"
-                                       " VALUES (?, ?, ?, ?, 'started', ?)"));
-        st.Bind(1, r.target).Bind(2, r.url).Bind(3, r.length).Bind(4, r.sha256).Bind(5, r.started_at);
+            Statement st,
+            db_->Prepare("INSERT INTO downloads (target, url, length, sha256, outcome, started_at)"
+                         " VALUES (?, ?, ?, ?, 'started', ?)"));
+        st.Bind(1, r.target)
+            .Bind(2, r.url)
+            .Bind(3, r.length)
+            .Bind(4, r.sha256)
+            .Bind(5, r.started_at);
         HVKIT_RETURN_IF_ERROR(st.Run());
         return db_->LastInsertRowId();
     }
 
     Status FinishDownload(int64_t id, const std::string& outcome, int64_t finished_at) override {
-        HVKIT_ASSIGN_OR_RETURN(Statement st,
-                               db_->Prepare("UPDATE downloads SET outcome = ?, finished_at = ? WHERE id = ?"));
+        HVKIT_ASSIGN_OR_RETURN(
+            Statement st,
+            db_->Prepare("UPDATE downloads SET outcome = ?, finished_at = ? WHERE id = ?"));
         st.Bind(1, outcome).Bind(2, finished_at).Bind(3, id);
         return st.Run();
     }
 
     Result<std::vector<DownloadRecord>> Downloads() override {
         HVKIT_ASSIGN_OR_RETURN(
-            Statement st, db_->Prepare("SELECT id, target, url, length, sha256, outcome, started_at, finished_at"
-                                       " FROM downloads ORDER BY id"));
+            Statement st,
+            db_->Prepare("SELECT id, target, url, length, sha256, outcome, started_at, finished_at"
+                         " FROM downloads ORDER BY id"));
         std::vector<DownloadRecord> out;
         for (;;) {
             HVKIT_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -78,27 +89,12 @@ public:
         return out;
     }
 
-private:
+  private:
     std::unique_ptr<Database> db_;
 };
 
-std::string EncodeRoleName(const std::string& role) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : role) {
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += kHex[c >> 4];
-            out += kHex[c & 0xF];
-        }
-    }
-    return out;
-}
-
 class DirectoryTrustedStore final : public TrustedStore {
-public:
+  public:
     explicit DirectoryTrustedStore(std::string dir) : dir_(std::move(dir)) {}
 
     Result<std::optional<std::string>> Load(const std::string& role) override {
@@ -123,10 +119,14 @@ public:
 
     Result<int64_t> BeginDownload(const DownloadRecord&) override { return int64_t{0}; }
     Status FinishDownload(int64_t, const std::string&, int64_t) override { return Status::Ok(); }
-    Result<std::vector<DownloadRecord>> Downloads() override { return std::vector<DownloadRecord>(); }
+    Result<std::vector<DownloadRecord>> Downloads() override {
+        return std::vector<DownloadRecord>();
+    }
 
-private:
-    std::string PathOf(const std::string& role) const { return dir_ + "/" + EncodeRoleName(role) + ".json"; }
+  private:
+    std::string PathOf(const std::string& role) const {
+        return dir_ + "/" + PercentEncode(role) + ".json";
+    }
     std::string dir_;
 };
 

@@ -19,7 +19,7 @@ namespace hvkit {
 class Statement;
 
 class Database {
-public:
+  public:
     // Opens or creates (path) with WAL journaling, synchronous=FULL and a busy
     // timeout, so a commit survives a power cut and readers do not block writers.
     static Result<std::unique_ptr<Database>> Open(const std::string& path);
@@ -43,7 +43,7 @@ public:
         return Exec("COMMIT");
     }
 
-private:
+  private:
     Database(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
     friend class Statement;
     sqlite3* db_;
@@ -51,7 +51,7 @@ private:
 };
 
 class Statement {
-public:
+  public:
     Statement(Statement&& other) noexcept;
     ~Statement();
 
@@ -70,7 +70,7 @@ public:
     std::string ColumnBlob(int column) const;
     bool ColumnIsNull(int column) const;
 
-private:
+  private:
     Statement(Database* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
     friend class Database;
     Database* db_;

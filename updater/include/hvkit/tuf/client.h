@@ -36,7 +36,7 @@ struct TargetInfo {
 };
 
 class Client {
-public:
+  public:
     // (fetcher) and (store) must outlive the client.
     Client(ClientConfig config, Fetcher& fetcher, TrustedStore& store);
 
@@ -59,7 +59,7 @@ public:
 
     const TrustedSet* trusted() const { return trusted_ ? &*trusted_ : nullptr; }
 
-private:
+  private:
     Status UpdateRoot();
     Status UpdateTimestamp();
     Status UpdateSnapshot();

@@ -73,8 +73,8 @@ struct DelegatedRole {
     std::string name;
     RoleKeys keys;
     bool terminating = false;
-    std::vector<std::string> paths;                // glob patterns ("*" within a segment)
-    std::vector<std::string> path_hash_prefixes;   // alternative to paths
+    std::vector<std::string> paths;               // glob patterns ("*" within a segment)
+    std::vector<std::string> path_hash_prefixes;  // alternative to paths
     // True when this role is trusted for (target_path).
     bool IsDelegatedPath(const std::string& target_path) const;
 };

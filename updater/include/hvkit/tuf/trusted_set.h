@@ -21,7 +21,7 @@ struct Trusted {
 };
 
 class TrustedSet {
-public:
+  public:
     // Starts from a locally trusted root (not checked for expiry: it is the
     // anchor) and (reference_time), the instant all expiry checks use.
     static Result<TrustedSet> Create(std::string_view root_bytes, int64_t reference_time);
@@ -41,7 +41,8 @@ public:
     Status UpdateSnapshot(std::string_view bytes, bool from_local_store = false);
 
     // Admits top-level "targets" (parent "root") or a delegated role.
-    Status UpdateTargets(std::string_view bytes, const std::string& role, const std::string& parent);
+    Status UpdateTargets(std::string_view bytes, const std::string& role,
+                         const std::string& parent);
 
     const Trusted<RootMeta>& root() const { return root_; }
     const std::optional<Trusted<TimestampMeta>>& timestamp() const { return timestamp_; }
@@ -52,7 +53,7 @@ public:
     // Fails if the trusted root has expired (checked once root updates are done).
     Status CheckRootNotExpired() const;
 
-private:
+  private:
     TrustedSet() = default;
     Status CheckFinalTimestamp() const;
     Status CheckFinalSnapshot() const;

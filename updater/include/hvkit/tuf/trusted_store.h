@@ -25,7 +25,7 @@ struct DownloadRecord {
 };
 
 class TrustedStore {
-public:
+  public:
     virtual ~TrustedStore() = default;
 
     // The stored bytes of (role) ("root", "timestamp", a delegated name), or
