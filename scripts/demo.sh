@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# hvkit's main job, today's slice of it: a publisher creates keys and a TUF
+# repository, builds and signs an update package and publishes it; the
+# repository is served over HTTP; a client fetches it through the TUF
+# workflow and verifies and unpacks the package against its own trust store.
+# Everything happens under a scratch directory (kept with --keep).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KEEP=0
+[ "${1:-}" = "--keep" ] && KEEP=1
+
+scripts/setup.sh >/dev/null
+BUILD_DIR=${HVKIT_BUILD_DIR:-build/demo}
+echo "== building hvkit ($BUILD_DIR)"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$BUILD_DIR" -j2 --target hvpkg hvrepo hvtuf-client >/dev/null
+HVPKG=$BUILD_DIR/packages/hvpkg/hvpkg
+HVREPO=$BUILD_DIR/packages/hvrepo/hvrepo
+CLIENT=$BUILD_DIR/updater/tools/hvtuf-client
+
+WORK=$(mktemp -d /tmp/hvkit-demo.XXXXXX)
+SERVER_PID=""
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    if [ "$KEEP" = 1 ]; then echo "(kept $WORK)"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "publisher: package signing key and a trust store for it"
+"$HVPKG" keygen --out "$WORK/release-key.json"
+"$HVPKG" trust --key "$WORK/release-key.pub.json" --threshold 1 --out "$WORK/trust.json"
+
+step "publisher: build and sign the demo package (packages/recipes/demo)"
+"$HVPKG" build packages/recipes/demo/recipe.json --key "$WORK/release-key.json" --out "$WORK/hvkit-demo.hvpkg"
+"$HVPKG" inspect "$WORK/hvkit-demo.hvpkg"
+
+step "publisher: TUF repository (root, targets, snapshot, timestamp keys) with the package"
+"$HVREPO" init "$WORK/repo"
+"$HVREPO" add "$WORK/repo" "$WORK/hvkit-demo.hvpkg" --name packages/hvkit-demo.hvpkg
+"$HVREPO" publish "$WORK/repo"
+"$HVREPO" status "$WORK/repo"
+
+step "serving the repository over HTTP"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$HVREPO" serve "$WORK/repo" --port "$PORT" >"$WORK/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 50); do
+    curl -sf "http://127.0.0.1:$PORT/metadata/timestamp.json" >/dev/null && break
+    sleep 0.1
+done
+BASE=http://127.0.0.1:$PORT
+
+step "client: trust the repository's root, refresh metadata, download the package"
+"$CLIENT" --metadata-dir "$WORK/client/metadata" init "$WORK/repo/metadata/1.root.json"
+"$CLIENT" --metadata-dir "$WORK/client/metadata" --metadata-url "$BASE/metadata/" \
+    --target-name packages/hvkit-demo.hvpkg --target-base-url "$BASE/targets/" \
+    --target-dir "$WORK/client/downloads" download
+PKG="$WORK/client/downloads/packages%2Fhvkit-demo.hvpkg"
+echo "downloaded $(stat -c %s "$PKG") bytes, sha256 $(sha256sum "$PKG" | cut -c1-16)..."
+
+step "client: verify the package signature and every file against the trust store, then unpack"
+"$HVPKG" verify "$PKG" --trust "$WORK/trust.json"
+"$HVPKG" extract "$PKG" --trust "$WORK/trust.json" --dest "$WORK/client/installed"
+find "$WORK/client/installed" -type f | sed "s|$WORK/client/installed/|  installed: |"
+
+step "an attacker tampers with the package on the mirror"
+TARGET_FILE=$(find "$WORK/repo/targets" -name '*hvkit-demo.hvpkg')
+cp "$TARGET_FILE" "$WORK/original.hvpkg"
+printf 'X' | dd of="$TARGET_FILE" bs=1 seek=100 conv=notrunc status=none
+if "$CLIENT" --metadata-dir "$WORK/client/metadata" --metadata-url "$BASE/metadata/" \
+    --target-name packages/hvkit-demo.hvpkg --target-base-url "$BASE/targets/" \
+    --target-dir "$WORK/client/downloads2" download; then
+    echo "demo: FAILED: the tampered package was accepted" >&2
+    exit 1
+fi
+echo "(refused, as it must be)"
+cp "$WORK/original.hvpkg" "$TARGET_FILE"
+
+step "done: the package was published, served, fetched through TUF, verified and unpacked"
