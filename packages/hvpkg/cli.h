@@ -19,9 +19,9 @@ inline constexpr int kExitUsage = 2;   // bad command line
 
 // What a command accepts: options that take a value (repeatable) and flags.
 struct CommandSpec {
-    std::set<std::string> value_options;  // "--key"
-    std::set<std::string> flags;          // "--json"
-    size_t positional = 0;                // exact number of positional arguments
+    std::set<std::string> value_options{};  // "--key"
+    std::set<std::string> flags{};          // "--json"
+    size_t positional = 0;                  // exact number of positional arguments
 };
 
 struct Args {

@@ -190,7 +190,12 @@ class StreamReader {
     // The manifest file (entry) carries, after the rules on its name and header.
     Result<const PackageFile*> MatchEntry(archive_entry* entry, std::string_view name,
                                           std::set<std::string, std::less<>>& seen) {
-        if (auto problem = PathRuleViolation(name)) {
+        // tar writes directories as "name/"; judge the path without that slash.
+        std::string_view path = name;
+        if (archive_entry_filetype(entry) == AE_IFDIR && path.size() > 1 && path.back() == '/') {
+            path.remove_suffix(1);
+        }
+        if (auto problem = PathRuleViolation(path)) {
             return RefuseEntry(ErrorCode::kRefused, name, *problem);
         }
         if (auto problem = EntryTypeViolation(entry, name)) {

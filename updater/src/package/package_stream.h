@@ -29,7 +29,7 @@ class PayloadSink {
 struct StreamRules {
     // nullptr reads the manifest unverified (InspectPackage and re-signing only).
     const PackageTrustStore* trust = nullptr;
-    PackagePolicy policy;
+    PackagePolicy policy{};
     // false stops after the manifest.
     bool read_payload = true;
 };

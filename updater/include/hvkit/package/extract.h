@@ -16,10 +16,10 @@
 namespace hvkit {
 
 struct ExtractOptions {
-    PackagePolicy policy;
+    PackagePolicy policy{};
     // Only files of these components are written (all are still verified);
     // empty means every component. The hypervisor takes its own part this way.
-    ComponentSet components;
+    ComponentSet components{};
 };
 
 // Verifies (input) against (trust) and extracts it into the new directory

@@ -22,11 +22,11 @@ inline constexpr int64_t kPackageFormatVersion = 1;
 inline constexpr uint32_t kPackageModeMask = 07777;
 
 struct PackageFile {
-    std::string path;  // install path, relative to the destination (path_rules.h)
+    std::string path{};  // install path, relative to the destination (path_rules.h)
     Component component = Component::kConfig;
     uint64_t size = 0;
     uint32_t mode = 0644;  // within kPackageModeMask
-    std::string sha256;    // 64 lower-case hex digits
+    std::string sha256{};  // 64 lower-case hex digits
 
     bool operator==(const PackageFile&) const = default;
 };

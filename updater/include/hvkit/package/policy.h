@@ -26,14 +26,14 @@ struct PackageLimits {
 };
 
 struct PackagePolicy {
-    PackageLimits limits;
+    PackageLimits limits{};
     // Components whose files may have the setuid or setgid bit. The default
     // lets only guest extensions (programs the guest agent runs as root by
     // design) carry them; the hypervisor, filter modules and config never do.
-    ComponentSet setuid_components = {Component::kGuestExtension};
+    ComponentSet setuid_components{Component::kGuestExtension};
     // When set, the package must be allowed to replace this version
     // (CheckUpgradeFrom in manifest.h); checked right after the signature.
-    std::optional<SemVer> installed_version;
+    std::optional<SemVer> installed_version{};
 };
 
 }  // namespace hvkit

@@ -18,8 +18,8 @@ namespace hvkit {
 
 struct RecipeFile {
     Component component = Component::kConfig;
-    std::string source;  // file to package, resolved against the recipe's directory
-    std::string path;    // install path
+    std::string source{};  // file to package, resolved against the recipe's directory
+    std::string path{};    // install path
     uint32_t mode = 0644;
 };
 
