@@ -10,8 +10,13 @@ DEBIAN_PACKAGES=(
     libssl-dev libarchive-dev libzstd-dev liblzma-dev zstd xz-utils
     libcpprest-dev libboost-dev libsqlite3-dev sqlite3
     libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format
-    curl nodejs npm
+    curl
 )
+# Node.js runs the independent TUF implementation (tuf-js). A machine may
+# already have it from elsewhere (with npm bundled); only then skip Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    DEBIAN_PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
