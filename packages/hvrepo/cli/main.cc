@@ -31,8 +31,9 @@ commands:
         new root version with the same keys and a fresh expiry
   status REPO [--json]
         versions, expiry, keys per role, published and staged targets
-  serve REPO [--port P] [--bind ADDR]
-        serve REPO/metadata and REPO/targets over HTTP (development only)
+  serve REPO [--port P] [--bind ADDR] [--quiet]
+        serve REPO/metadata on port P and REPO/targets on port P+1 over HTTP
+        (development only; default: two free ports, printed at start)
 
 every command takes --keys DIR: where the private keys are (default: the
 directory given at init, REPO/keys unless --keys was given there).

@@ -1,6 +1,10 @@
 // `hvrepo serve`: the development HTTP server over REPO (RepoServer from
 // packages/repo_server). Production serves REPO/metadata and REPO/targets
 // from any static web server or CDN instead.
+//
+// Two servers, one per published directory: RepoServer serves everything
+// below its root, and REPO also holds private keys (REPO/keys), settings and
+// staging, which must never be reachable over HTTP.
 #include <csignal>
 #include <iostream>
 
@@ -29,7 +33,6 @@ int RunServe(const std::vector<std::string>& argv) {
     // Refuse to serve a directory that is not a repository.
     auto repo = hvkit::repo::Repository::Open(args->positional[0]);
     if (!repo.ok()) return Fail(repo.status().message());
-    options.root = repo->dir();
     if (!args->Count("--quiet")) {
         options.request_log = [](const hvkit::RepoRequestLog& log) {
             std::cerr << log.remote << " " << log.method << " " << log.target << " " << log.status
@@ -37,7 +40,7 @@ int RunServe(const std::vector<std::string>& argv) {
         };
     }
 
-    // Block the stop signals before the server starts its threads, so they
+    // Block the stop signals before the servers start their threads, so they
     // inherit the mask and only sigwait below receives them.
     sigset_t stop;
     sigemptyset(&stop);
@@ -45,17 +48,28 @@ int RunServe(const std::vector<std::string>& argv) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-    auto server = hvkit::RepoServer::Start(options);
-    if (!server.ok()) return Fail("cannot serve " + repo->dir() + ": " + server.status().message());
-    const std::string base = (*server)->base_url();
-    std::cout << "serving " << repo->dir() << " on " << base << "\n"
-              << "  metadata: " << base << "/metadata/\n"
-              << "  targets:  " << base << "/targets/\n"
+    hvkit::RepoServerOptions metadata_options = options;
+    metadata_options.root = repo->metadata_dir();
+    auto metadata = hvkit::RepoServer::Start(metadata_options);
+    if (!metadata.ok()) {
+        return Fail("cannot serve " + metadata_options.root + ": " + metadata.status().message());
+    }
+    hvkit::RepoServerOptions targets_options = options;
+    targets_options.root = repo->targets_dir();
+    if (options.port != 0) targets_options.port = options.port == 65535 ? 0 : options.port + 1;
+    auto targets = hvkit::RepoServer::Start(targets_options);
+    if (!targets.ok()) {
+        return Fail("cannot serve " + targets_options.root + ": " + targets.status().message());
+    }
+    std::cout << "serving " << repo->dir() << " (development server)\n"
+              << "  metadata: " << (*metadata)->base_url() << "/\n"
+              << "  targets:  " << (*targets)->base_url() << "/\n"
               << "  trusted root for clients: " << repo->metadata_dir() << "/1.root.json\n"
               << "stop with Ctrl-C" << std::endl;
     int signal = 0;
     sigwait(&stop, &signal);
-    (*server)->Stop();
+    (*targets)->Stop();
+    (*metadata)->Stop();
     std::cout << "hvrepo: stopped (" << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ")"
               << std::endl;
     return kExitOk;
