@@ -10,9 +10,9 @@
 namespace hvkit::testing {
 namespace {
 
-class ClientTest : public RepoFixture {
+class RepoClientTest : public RepoFixture {
   protected:
-    ClientTest() {
+    RepoClientTest() {
         fetcher.Map("http://repo.test/metadata/", RepoDir() + "/metadata");
         fetcher.Map("http://repo.test/targets/", RepoDir() + "/targets");
         EXPECT_TRUE(MakeDirectories(dir.Sub("client-metadata")).ok());
@@ -52,7 +52,7 @@ class ClientTest : public RepoFixture {
     int downloads = 0;
 };
 
-TEST_F(ClientTest, DownloadsPublishedTargets) {
+TEST_F(RepoClientTest, DownloadsPublishedTargets) {
     repo::Repository repo = Init();
     const std::string package(300000, 'p');
     ASSERT_TRUE(repo.AddTarget(File("pkg", package), "hypervisor/hvmm-1.0.hvpkg").ok());
@@ -67,14 +67,14 @@ TEST_F(ClientTest, DownloadsPublishedTargets) {
     EXPECT_EQ(*bytes, "release notes");
 }
 
-TEST_F(ClientTest, StagedTargetIsNotVisible) {
+TEST_F(RepoClientTest, StagedTargetIsNotVisible) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     auto bytes = Download("a.txt");
     EXPECT_EQ(bytes.status().code(), ErrorCode::kNotFound) << bytes.status().message();
 }
 
-TEST_F(ClientTest, RefreshesAcrossRotationsOfEveryRole) {
+TEST_F(RepoClientTest, RefreshesAcrossRotationsOfEveryRole) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     ASSERT_TRUE(repo.Publish().ok());
@@ -100,7 +100,7 @@ TEST_F(ClientTest, RefreshesAcrossRotationsOfEveryRole) {
     EXPECT_EQ(*a, "alpha");
 }
 
-TEST_F(ClientTest, RepublishingRenewsAnExpiredTimestamp) {
+TEST_F(RepoClientTest, RepublishingRenewsAnExpiredTimestamp) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     ASSERT_TRUE(repo.Publish().ok());
@@ -111,7 +111,7 @@ TEST_F(ClientTest, RepublishingRenewsAnExpiredTimestamp) {
     ASSERT_TRUE(bytes.ok()) << bytes.status().message();
 }
 
-TEST_F(ClientTest, RemovedTargetDisappears) {
+TEST_F(RepoClientTest, RemovedTargetDisappears) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     ASSERT_TRUE(repo.Publish().ok());

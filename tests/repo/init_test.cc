@@ -8,7 +8,7 @@
 namespace hvkit::testing {
 namespace {
 
-using InitTest = RepoFixture;
+using RepoInitTest = RepoFixture;
 
 mode_t ModeOf(const std::string& path) {
     struct stat st {};
@@ -16,7 +16,7 @@ mode_t ModeOf(const std::string& path) {
     return st.st_mode & 0777;
 }
 
-TEST_F(InitTest, ProducesSelfSignedConsistentSnapshotRoot) {
+TEST_F(RepoInitTest, ProducesSelfSignedConsistentSnapshotRoot) {
     Init();
     EXPECT_EQ(Metadata("root.json"), Metadata("1.root.json"));
     auto trusted = tuf::TrustedSet::Create(Metadata("1.root.json"), now);
@@ -39,7 +39,7 @@ TEST_F(InitTest, ProducesSelfSignedConsistentSnapshotRoot) {
     EXPECT_EQ(root.keys.size(), 4u);
 }
 
-TEST_F(InitTest, PublishesEmptyReleaseOneThatVerifies) {
+TEST_F(RepoInitTest, PublishesEmptyReleaseOneThatVerifies) {
     Init();
     EXPECT_TRUE(VerifyAsClient().ok()) << VerifyAsClient().message();
     EXPECT_EQ(Timestamp().common.version, 1);
@@ -51,7 +51,7 @@ TEST_F(InitTest, PublishesEmptyReleaseOneThatVerifies) {
     }
 }
 
-TEST_F(InitTest, MetaEntriesPinVersionLengthAndSha256) {
+TEST_F(RepoInitTest, MetaEntriesPinVersionLengthAndSha256) {
     Init();
     const tuf::MetaFile snap = Timestamp().snapshot;
     const std::string snapshot_bytes = Metadata("1.snapshot.json");
@@ -64,7 +64,7 @@ TEST_F(InitTest, MetaEntriesPinVersionLengthAndSha256) {
     EXPECT_EQ(targets.hashes.at("sha256"), Sha256::HexOf(targets_bytes));
 }
 
-TEST_F(InitTest, DefaultExpiries) {
+TEST_F(RepoInitTest, DefaultExpiries) {
     Init();
     EXPECT_EQ(Root().common.expires, now + 365 * kDay);
     EXPECT_EQ(Targets().common.expires, now + 90 * kDay);
@@ -72,7 +72,7 @@ TEST_F(InitTest, DefaultExpiries) {
     EXPECT_EQ(Timestamp().common.expires, now + 1 * kDay);
 }
 
-TEST_F(InitTest, HonoursThresholdsKeyCountsAndExpiry) {
+TEST_F(RepoInitTest, HonoursThresholdsKeyCountsAndExpiry) {
     repo::InitOptions init;
     init.keys_per_role = {{"root", 3}, {"targets", 2}};
     init.thresholds = {{"root", 2}, {"targets", 2}};
@@ -88,7 +88,7 @@ TEST_F(InitTest, HonoursThresholdsKeyCountsAndExpiry) {
     EXPECT_TRUE(VerifyAsClient().ok());
 }
 
-TEST_F(InitTest, KeysArePrivateFilesPerRole) {
+TEST_F(RepoInitTest, KeysArePrivateFilesPerRole) {
     Init();
     tuf::RootMeta root = Root();
     EXPECT_EQ(ModeOf(RepoDir() + "/keys"), 0700u);
@@ -101,7 +101,7 @@ TEST_F(InitTest, KeysArePrivateFilesPerRole) {
     }
 }
 
-TEST_F(InitTest, KeysElsewhereAreRemembered) {
+TEST_F(RepoInitTest, KeysElsewhereAreRemembered) {
     repo::RepositoryOptions options = Options();
     options.keys_dir = dir.Sub("offline-keys");
     ASSERT_TRUE(repo::Repository::Init(RepoDir(), {}, options).ok());
@@ -113,7 +113,7 @@ TEST_F(InitTest, KeysElsewhereAreRemembered) {
     EXPECT_TRUE(repo.Publish().ok());
 }
 
-TEST_F(InitTest, RefusesToInitOverAnExistingRepository) {
+TEST_F(RepoInitTest, RefusesToInitOverAnExistingRepository) {
     Init();
     const std::string before = Metadata("root.json");
     auto again = repo::Repository::Init(RepoDir(), {}, Options());
@@ -122,7 +122,7 @@ TEST_F(InitTest, RefusesToInitOverAnExistingRepository) {
     EXPECT_EQ(Metadata("root.json"), before);
 }
 
-TEST_F(InitTest, RefusesImpossibleThreshold) {
+TEST_F(RepoInitTest, RefusesImpossibleThreshold) {
     repo::InitOptions init;
     init.thresholds = {{"root", 2}};
     auto repo = repo::Repository::Init(RepoDir(), init, Options());
@@ -132,7 +132,7 @@ TEST_F(InitTest, RefusesImpossibleThreshold) {
     EXPECT_FALSE(PathExists(RepoDir()));
 }
 
-TEST_F(InitTest, RefusesUnknownRoleAndBadExpiry) {
+TEST_F(RepoInitTest, RefusesUnknownRoleAndBadExpiry) {
     repo::InitOptions init;
     init.keys_per_role = {{"mirror", 1}};
     EXPECT_REPO_ERROR(repo::Repository::Init(RepoDir(), init, Options()).status(),
@@ -143,13 +143,23 @@ TEST_F(InitTest, RefusesUnknownRoleAndBadExpiry) {
                       ErrorCode::kInvalidArgument, "--expires snapshot=0: expiry is 1 to");
 }
 
-TEST_F(InitTest, OpenRefusesADirectoryWithoutRepository) {
+TEST_F(RepoInitTest, OneRepositoryObjectAtATime) {
+    {
+        repo::Repository first = Init();
+        auto second = repo::Repository::Open(RepoDir(), Options());
+        EXPECT_REPO_ERROR(second.status(), ErrorCode::kConflict,
+                          RepoDir() + " is in use by another hvrepo command");
+    }
+    EXPECT_TRUE(repo::Repository::Open(RepoDir(), Options()).ok());
+}
+
+TEST_F(RepoInitTest, OpenRefusesADirectoryWithoutRepository) {
     auto repo = repo::Repository::Open(dir.Sub("nothing"), Options());
     EXPECT_REPO_ERROR(repo.status(), ErrorCode::kNotFound,
                       dir.Sub("nothing") + " is not an hvrepo repository");
 }
 
-TEST_F(InitTest, OpenNamesADamagedMetadataFile) {
+TEST_F(RepoInitTest, OpenNamesADamagedMetadataFile) {
     Init();
     WriteTestFile(RepoDir() + "/metadata/timestamp.json", "{not json");
     auto repo = repo::Repository::Open(RepoDir(), Options());

@@ -6,7 +6,7 @@
 namespace hvkit::testing {
 namespace {
 
-class PublishTest : public RepoFixture {
+class RepoPublishTest : public RepoFixture {
   protected:
     std::string File(const std::string& name, const std::string& contents) {
         WriteTestFile(dir.Sub("in/" + name), contents);
@@ -14,7 +14,7 @@ class PublishTest : public RepoFixture {
     }
 };
 
-TEST_F(PublishTest, AddedTargetIsListedWithItsLengthAndHash) {
+TEST_F(RepoPublishTest, AddedTargetIsListedWithItsLengthAndHash) {
     repo::Repository repo = Init();
     const std::string contents(100000, 'x');
     auto added = repo.AddTarget(File("hvmm.bin", contents), "hypervisor/hvmm-1.0.bin",
@@ -34,7 +34,7 @@ TEST_F(PublishTest, AddedTargetIsListedWithItsLengthAndHash) {
     EXPECT_TRUE(VerifyAsClient().ok()) << VerifyAsClient().message();
 }
 
-TEST_F(PublishTest, StagedTargetIsInvisibleUntilPublished) {
+TEST_F(RepoPublishTest, StagedTargetIsInvisibleUntilPublished) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     EXPECT_TRUE(Targets().targets.empty());
@@ -50,7 +50,7 @@ TEST_F(PublishTest, StagedTargetIsInvisibleUntilPublished) {
     EXPECT_TRUE(status->staged.added.empty());
 }
 
-TEST_F(PublishTest, PublishBumpsVersionsAndRenewsExpiry) {
+TEST_F(RepoPublishTest, PublishBumpsVersionsAndRenewsExpiry) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     now += kDay / 2;
@@ -65,7 +65,7 @@ TEST_F(PublishTest, PublishBumpsVersionsAndRenewsExpiry) {
     // Nothing staged: targets stays; snapshot and timestamp move on with
     // fresh expiry (publish is also the renewal routine).
     now += 3 * kDay;
-    report = Open().Publish();
+    report = repo.Publish();
     ASSERT_TRUE(report.ok());
     EXPECT_FALSE(report->targets_changed);
     EXPECT_EQ(report->targets_version, 2);
@@ -77,7 +77,7 @@ TEST_F(PublishTest, PublishBumpsVersionsAndRenewsExpiry) {
     EXPECT_TRUE(VerifyAsClient().ok()) << VerifyAsClient().message();
 }
 
-TEST_F(PublishTest, OldConsistentVersionsStay) {
+TEST_F(RepoPublishTest, OldConsistentVersionsStay) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     ASSERT_TRUE(repo.Publish().ok());
@@ -91,7 +91,7 @@ TEST_F(PublishTest, OldConsistentVersionsStay) {
     EXPECT_EQ(Targets().targets.at("a.txt").hashes.at("sha256"), Sha256::HexOf("alpha two"));
 }
 
-TEST_F(PublishTest, TargetsIsRenewedPastHalfItsValidity) {
+TEST_F(RepoPublishTest, TargetsIsRenewedPastHalfItsValidity) {
     repo::Repository repo = Init();
     now += 44 * kDay;
     ASSERT_TRUE(repo.Publish().ok());
@@ -104,7 +104,7 @@ TEST_F(PublishTest, TargetsIsRenewedPastHalfItsValidity) {
     EXPECT_EQ(Targets().common.expires, now + 90 * kDay);
 }
 
-TEST_F(PublishTest, RemovedTargetLeavesTheListButNotTheStore) {
+TEST_F(RepoPublishTest, RemovedTargetLeavesTheListButNotTheStore) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     ASSERT_TRUE(repo.AddTarget(File("b.txt", "beta"), "").ok());
@@ -118,7 +118,7 @@ TEST_F(PublishTest, RemovedTargetLeavesTheListButNotTheStore) {
                       "cannot remove target 'a.txt'");
 }
 
-TEST_F(PublishTest, RepublishingAfterACrashChangesNothing) {
+TEST_F(RepoPublishTest, RepublishingAfterACrashChangesNothing) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     const std::string staged = ReadTestFile(RepoDir() + "/staging/targets.json");
@@ -131,7 +131,7 @@ TEST_F(PublishTest, RepublishingAfterACrashChangesNothing) {
     EXPECT_EQ(Targets().common.version, 2);
 }
 
-TEST_F(PublishTest, RefusesUnsafeTargetNames) {
+TEST_F(RepoPublishTest, RefusesUnsafeTargetNames) {
     repo::Repository repo = Init();
     const std::string file = File("a.txt", "alpha");
     EXPECT_REPO_ERROR(repo.AddTarget(file, "../escape").status(), ErrorCode::kRefused,
@@ -153,7 +153,7 @@ TEST_F(PublishTest, RefusesUnsafeTargetNames) {
     EXPECT_FALSE(PathExists(dir.Sub("escape")));
 }
 
-TEST_F(PublishTest, RefusesBadFilesAndCustomMetadata) {
+TEST_F(RepoPublishTest, RefusesBadFilesAndCustomMetadata) {
     repo::Repository repo = Init();
     EXPECT_REPO_ERROR(repo.AddTarget(dir.Sub("missing.bin"), "").status(), ErrorCode::kNotFound,
                       "cannot add " + dir.Sub("missing.bin") + ": no such file");
@@ -164,7 +164,7 @@ TEST_F(PublishTest, RefusesBadFilesAndCustomMetadata) {
                       "custom metadata of target 'a.txt' must be a JSON object");
 }
 
-TEST_F(PublishTest, MissingRoleKeysFailWithoutChangingTheRelease) {
+TEST_F(RepoPublishTest, MissingRoleKeysFailWithoutChangingTheRelease) {
     repo::Repository repo = Init();
     ASSERT_TRUE(repo.AddTarget(File("a.txt", "alpha"), "").ok());
     ASSERT_TRUE(RemoveTree(RepoDir() + "/keys/snapshot").ok());

@@ -6,7 +6,7 @@
 namespace hvkit::testing {
 namespace {
 
-class RotateTest : public RepoFixture {
+class RepoRotateTest : public RepoFixture {
   protected:
     // The private key of (role) (keyid), wherever hvrepo keeps it now.
     PrivateKey Key(const std::string& role, const std::string& keyid) {
@@ -29,7 +29,7 @@ class RotateTest : public RepoFixture {
     }
 };
 
-TEST_F(RotateTest, NewRootIsAcceptedByAClientTrustingTheOldOne) {
+TEST_F(RepoRotateTest, NewRootIsAcceptedByAClientTrustingTheOldOne) {
     repo::Repository repo = Init();
     const std::string old_key = Root().roles.at("root").keyids[0];
     auto report = repo.RotateKey(Rotation("root"));
@@ -53,7 +53,7 @@ TEST_F(RotateTest, NewRootIsAcceptedByAClientTrustingTheOldOne) {
     EXPECT_TRUE(VerifyAsClient().ok()) << VerifyAsClient().message();
 }
 
-TEST_F(RotateTest, RevokedRootKeyNoLongerCounts) {
+TEST_F(RepoRotateTest, RevokedRootKeyNoLongerCounts) {
     repo::Repository repo = Init();
     const std::string old_key = Root().roles.at("root").keyids[0];
     auto report = repo.RotateKey(Rotation("root"));
@@ -72,7 +72,7 @@ TEST_F(RotateTest, RevokedRootKeyNoLongerCounts) {
     EXPECT_TRUE(st.ok()) << st.message();
 }
 
-TEST_F(RotateTest, TimestampRotationResignsOnlyTheTimestamp) {
+TEST_F(RepoRotateTest, TimestampRotationResignsOnlyTheTimestamp) {
     repo::Repository repo = Init();
     const std::string old_key = Root().roles.at("timestamp").keyids[0];
     const std::string old_timestamp = Metadata("timestamp.json");
@@ -94,7 +94,7 @@ TEST_F(RotateTest, TimestampRotationResignsOnlyTheTimestamp) {
     EXPECT_EQ(accepted.status().code(), ErrorCode::kBadSignature) << accepted.status().message();
 }
 
-TEST_F(RotateTest, SnapshotRotationResignsSnapshotAndTimestamp) {
+TEST_F(RepoRotateTest, SnapshotRotationResignsSnapshotAndTimestamp) {
     repo::Repository repo = Init();
     auto report = repo.RotateKey(Rotation("snapshot"));
     ASSERT_TRUE(report.ok()) << report.status().message();
@@ -105,7 +105,7 @@ TEST_F(RotateTest, SnapshotRotationResignsSnapshotAndTimestamp) {
     EXPECT_TRUE(VerifyAsClient().ok()) << VerifyAsClient().message();
 }
 
-TEST_F(RotateTest, TargetsRotationResignsTheWholeRelease) {
+TEST_F(RepoRotateTest, TargetsRotationResignsTheWholeRelease) {
     repo::Repository repo = Init();
     WriteTestFile(dir.Sub("a.txt"), "alpha");
     ASSERT_TRUE(repo.AddTarget(dir.Sub("a.txt"), "").ok());
@@ -121,7 +121,7 @@ TEST_F(RotateTest, TargetsRotationResignsTheWholeRelease) {
     EXPECT_TRUE(VerifyAsClient().ok()) << VerifyAsClient().message();
 }
 
-TEST_F(RotateTest, RotationDoesNotPublishStagedTargets) {
+TEST_F(RepoRotateTest, RotationDoesNotPublishStagedTargets) {
     repo::Repository repo = Init();
     WriteTestFile(dir.Sub("a.txt"), "alpha");
     ASSERT_TRUE(repo.AddTarget(dir.Sub("a.txt"), "").ok());
@@ -130,7 +130,7 @@ TEST_F(RotateTest, RotationDoesNotPublishStagedTargets) {
     EXPECT_EQ(repo.Describe()->staged.added.size(), 1u);
 }
 
-TEST_F(RotateTest, RevokeWithThresholdAcrossSeveralRootKeys) {
+TEST_F(RepoRotateTest, RevokeWithThresholdAcrossSeveralRootKeys) {
     repo::InitOptions init;
     init.keys_per_role = {{"root", 3}};
     init.thresholds = {{"root", 2}};
@@ -154,7 +154,7 @@ TEST_F(RotateTest, RevokeWithThresholdAcrossSeveralRootKeys) {
     EXPECT_TRUE(VerifyAsClient().ok()) << VerifyAsClient().message();
 }
 
-TEST_F(RotateTest, AddKeyAndRaiseThreshold) {
+TEST_F(RepoRotateTest, AddKeyAndRaiseThreshold) {
     repo::Repository repo = Init();
     repo::KeyRotation rotation = Rotation("targets");
     rotation.add = 1;
@@ -168,7 +168,7 @@ TEST_F(RotateTest, AddKeyAndRaiseThreshold) {
     EXPECT_TRUE(VerifyAsClient().ok()) << VerifyAsClient().message();
 }
 
-TEST_F(RotateTest, RefusesImpossibleChanges) {
+TEST_F(RepoRotateTest, RefusesImpossibleChanges) {
     repo::Repository repo = Init();
     const std::string key = Root().roles.at("snapshot").keyids[0];
     repo::KeyRotation rotation = Rotation("snapshot");
@@ -191,7 +191,7 @@ TEST_F(RotateTest, RefusesImpossibleChanges) {
     EXPECT_FALSE(PathExists(RepoDir() + "/metadata/2.root.json"));
 }
 
-TEST_F(RotateTest, OfflineRootKeysAreRequiredAndNothingChangesWithoutThem) {
+TEST_F(RepoRotateTest, OfflineRootKeysAreRequiredAndNothingChangesWithoutThem) {
     repo::Repository repo = Init();
     ASSERT_EQ(rename((RepoDir() + "/keys/root").c_str(), dir.Sub("usb-root").c_str()), 0);
     EXPECT_REPO_ERROR(repo.RotateKey(Rotation("timestamp")).status(), ErrorCode::kNotFound,
@@ -202,7 +202,7 @@ TEST_F(RotateTest, OfflineRootKeysAreRequiredAndNothingChangesWithoutThem) {
     EXPECT_TRUE(repo.Publish().ok());
 }
 
-TEST_F(RotateTest, RenewRootKeepsKeysAndRenewsExpiry) {
+TEST_F(RepoRotateTest, RenewRootKeepsKeysAndRenewsExpiry) {
     repo::Repository repo = Init();
     now += 300 * kDay;
     auto report = repo.RenewRoot();

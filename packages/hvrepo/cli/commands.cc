@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "args.h"
@@ -33,6 +34,18 @@ hvkit::Result<Repository> OpenRepository(const Args& args) {
     hvkit::repo::RepositoryOptions options;
     options.keys_dir = keys.value_or("");
     return Repository::Open(args.positional[0], options);
+}
+
+// Root is not renewed by publish (its keys stay offline): warn a month ahead.
+void PrintRootExpiryWarning(const Repository& repo) {
+    auto status = repo.Describe();
+    if (!status.ok()) return;
+    const int64_t expires = status->roles.front().expires;  // root
+    if (expires - static_cast<int64_t>(time(nullptr)) < 30 * 24 * 60 * 60) {
+        std::cerr << "hvrepo: warning: root expires at " << hvkit::tuf::FormatTufTime(expires)
+                  << "; renew it with `hvrepo renew-root " << repo.dir()
+                  << " --keys ROOT_KEYS_DIR`\n";
+    }
 }
 
 }  // namespace
@@ -124,6 +137,7 @@ int RunPublish(const std::vector<std::string>& argv) {
     if (!repo.ok()) return Fail(repo.status());
     auto report = repo->Publish();
     if (!report.ok()) return Fail(report.status());
+    PrintRootExpiryWarning(*repo);
     std::cout << "published targets v" << report->targets_version
               << (report->targets_changed ? " (changed)" : "") << ", snapshot v"
               << report->snapshot_version << ", timestamp v" << report->timestamp_version << "\n";
@@ -188,9 +202,10 @@ int RunStatus(const std::vector<std::string>& argv) {
     }
     std::cout << "repository " << status->dir << " (keys in " << status->keys_dir << ")\n";
     for (const auto& rs : status->roles) {
-        std::printf("  %-9s v%-4lld expires %s  threshold %lld of %zu key(s), %zu here\n",
+        const bool expired = rs.expires <= static_cast<int64_t>(time(nullptr));
+        std::printf("  %-9s v%-4lld expires %s%s  threshold %lld of %zu key(s), %zu here\n",
                     rs.role.c_str(), static_cast<long long>(rs.version),
-                    hvkit::tuf::FormatTufTime(rs.expires).c_str(),
+                    hvkit::tuf::FormatTufTime(rs.expires).c_str(), expired ? " (EXPIRED)" : "",
                     static_cast<long long>(rs.threshold), rs.keyids.size(), rs.local_keyids.size());
         for (const auto& id : rs.keyids) std::cout << "      key " << Short(id) << "\n";
     }

@@ -30,9 +30,16 @@ int RunServe(const std::vector<std::string>& argv) {
     }
     if (*bind) options.bind_address = **bind;
 
-    // Refuse to serve a directory that is not a repository.
-    auto repo = hvkit::repo::Repository::Open(args->positional[0]);
-    if (!repo.ok()) return Fail(repo.status().message());
+    // Refuse to serve a directory that is not a repository. The repository
+    // is not kept open: publish and rotate-key must run while it is served.
+    std::string dir, metadata_dir, targets_dir;
+    {
+        auto repo = hvkit::repo::Repository::Open(args->positional[0]);
+        if (!repo.ok()) return Fail(repo.status().message());
+        dir = repo->dir();
+        metadata_dir = repo->metadata_dir();
+        targets_dir = repo->targets_dir();
+    }
     if (!args->Count("--quiet")) {
         options.request_log = [](const hvkit::RepoRequestLog& log) {
             std::cerr << log.remote << " " << log.method << " " << log.target << " " << log.status
@@ -49,22 +56,22 @@ int RunServe(const std::vector<std::string>& argv) {
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
     hvkit::RepoServerOptions metadata_options = options;
-    metadata_options.root = repo->metadata_dir();
+    metadata_options.root = metadata_dir;
     auto metadata = hvkit::RepoServer::Start(metadata_options);
     if (!metadata.ok()) {
         return Fail("cannot serve " + metadata_options.root + ": " + metadata.status().message());
     }
     hvkit::RepoServerOptions targets_options = options;
-    targets_options.root = repo->targets_dir();
+    targets_options.root = targets_dir;
     if (options.port != 0) targets_options.port = options.port == 65535 ? 0 : options.port + 1;
     auto targets = hvkit::RepoServer::Start(targets_options);
     if (!targets.ok()) {
         return Fail("cannot serve " + targets_options.root + ": " + targets.status().message());
     }
-    std::cout << "serving " << repo->dir() << " (development server)\n"
+    std::cout << "serving " << dir << " (development server)\n"
               << "  metadata: " << (*metadata)->base_url() << "/\n"
               << "  targets:  " << (*targets)->base_url() << "/\n"
-              << "  trusted root for clients: " << repo->metadata_dir() << "/1.root.json\n"
+              << "  trusted root for clients: " << metadata_dir << "/1.root.json\n"
               << "stop with Ctrl-C" << std::endl;
     int signal = 0;
     sigwait(&stop, &signal);

@@ -6,6 +6,7 @@
 #include "key_store.h"
 #include "published_state.h"
 #include "release.h"
+#include "repository_lock.h"
 #include "settings.h"
 #include "signing.h"
 #include "staging.h"
@@ -115,6 +116,9 @@ Result<Repository> Repository::Init(const std::string& dir, const InitOptions& i
     for (const char* role : kTopLevelRoles) {
         repo.expires_days_[role] = ValueOr(init.expires_days, role, kDefaultExpiryDays.at(role));
     }
+    HVKIT_RETURN_IF_ERROR(MakeDirectories(dir));
+    HVKIT_ASSIGN_OR_RETURN(repo.lock_, RepositoryLock::Acquire(dir));
+    HVKIT_RETURN_IF_ERROR(RefuseExistingRepository(dir));  // again, now under the lock
     HVKIT_RETURN_IF_ERROR(MakeDirectories(repo.metadata_dir()));
     HVKIT_RETURN_IF_ERROR(MakeDirectories(repo.targets_dir()));
 
@@ -156,6 +160,7 @@ Result<Repository> Repository::Init(const std::string& dir, const InitOptions& i
 Result<Repository> Repository::Open(const std::string& dir, RepositoryOptions options) {
     HVKIT_ASSIGN_OR_RETURN(RepositorySettings settings, LoadSettings(dir));
     Repository repo;
+    HVKIT_ASSIGN_OR_RETURN(repo.lock_, RepositoryLock::Acquire(dir));
     repo.dir_ = dir;
     repo.keys_dir_ = !options.keys_dir.empty()    ? options.keys_dir
                      : !settings.keys_dir.empty() ? settings.keys_dir

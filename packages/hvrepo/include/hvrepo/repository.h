@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -27,6 +28,8 @@
 #include "hvkit/tuf/metadata.h"
 
 namespace hvkit::repo {
+
+class RepositoryLock;
 
 // The top-level roles in the order hvrepo lists them.
 inline constexpr std::array<const char*, 4> kTopLevelRoles = {"root", "targets", "snapshot",
@@ -107,7 +110,8 @@ class Repository {
                                    RepositoryOptions options = {});
 
     // Opens the repository in (dir) and checks that its published metadata
-    // parses.
+    // parses. Init and Open lock the repository (kConflict while another
+    // Repository object, in any process, has it open).
     static Result<Repository> Open(const std::string& dir, RepositoryOptions options = {});
 
     // Copies (file) into the target store as (name) (its base name when
@@ -154,6 +158,7 @@ class Repository {
     std::string keys_dir_;
     std::map<std::string, int64_t> expires_days_;
     std::function<int64_t()> clock_;
+    std::shared_ptr<RepositoryLock> lock_;  // held while this object (or a copy) lives
 };
 
 }  // namespace hvkit::repo
