@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "free_port.h"
 #include "static_files.h"
@@ -60,9 +61,17 @@ void ReplyQuietly(const http::http_request& request, const http::http_response& 
     }
 }
 
+// A body stream over (bytes). Built on a byte vector because cpprestsdk's
+// string-backed streams reinterpret a char buffer as a uint8_t one (UBSan
+// flags it).
+concurrency::streams::istream BytesBody(const std::string& bytes) {
+    return concurrency::streams::bytestream::open_istream(
+        std::vector<uint8_t>(bytes.begin(), bytes.end()));
+}
+
 http::http_response TextResponse(int status, const std::string& text) {
     http::http_response response(static_cast<http::status_code>(status));
-    response.set_body(text, "text/plain; charset=utf-8");
+    response.set_body(BytesBody(text), text.size(), "text/plain; charset=utf-8");
     return response;
 }
 
@@ -141,8 +150,8 @@ void HandleRequest(Site& site, const http::http_request& request) {
         // out, cpprestsdk finds the body stream dry and closes the connection
         // (announced with Connection: close), sending no body byte.
         response.headers().add("Connection", "close");
-        response.set_body(concurrency::streams::bytestream::open_istream(std::string()),
-                          static_cast<utility::size64_t>(answer.length), answer.content_type);
+        response.set_body(BytesBody(""), static_cast<utility::size64_t>(answer.length),
+                          answer.content_type);
         ReplyQuietly(request, response);
         return;
     }
