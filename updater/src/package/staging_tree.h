@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "hvkit/package/component.h"
 #include "package_stream.h"
@@ -27,7 +28,7 @@ class StagingTree : public PayloadSink {
     Status WriteData(const void* data, size_t size) override;
     Status EndFile(const PackageFile& file) override;
 
-    // fsyncs the directories, renames the staging directory to the destination
+    // fsyncs the files and directories, renames the staging directory to the destination
     // (never over an existing one) and fsyncs the parent.
     Status Commit();
 
@@ -40,7 +41,8 @@ class StagingTree : public PayloadSink {
     std::string staging_;
     int staging_fd_;
     ComponentSet components_;
-    std::set<std::string> dirs_;  // created, relative to staging_
+    std::set<std::string> dirs_;        // created, relative to staging_
+    std::vector<std::string> written_;  // files to fsync in Commit()
     int file_fd_ = -1;
     bool skipping_ = false;
     bool committed_ = false;
