@@ -32,8 +32,8 @@ step "publisher: package signing key and a trust store for it"
 "$HVPKG" keygen --out "$WORK/release-key.json"
 "$HVPKG" trust --key "$WORK/release-key.pub.json" --threshold 1 --out "$WORK/trust.json"
 
-step "publisher: build and sign the demo package (packages/recipes/demo)"
-"$HVPKG" build packages/recipes/demo/recipe.json --key "$WORK/release-key.json" --out "$WORK/hvkit-demo.hvpkg"
+step "publisher: build and sign the demo package (packages/recipes/demo.json)"
+"$HVPKG" build packages/recipes/demo.json --key "$WORK/release-key.json" --out "$WORK/hvkit-demo.hvpkg"
 "$HVPKG" inspect "$WORK/hvkit-demo.hvpkg"
 
 step "publisher: TUF repository (root, targets, snapshot, timestamp keys) with the package"
@@ -43,19 +43,21 @@ step "publisher: TUF repository (root, targets, snapshot, timestamp keys) with t
 "$HVREPO" status "$WORK/repo"
 
 step "serving the repository over HTTP"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$HVREPO" serve "$WORK/repo" --port "$PORT" >"$WORK/serve.log" 2>&1 &
+"$HVREPO" serve "$WORK/repo" --quiet >"$WORK/serve.out" 2>"$WORK/serve.err" &
 SERVER_PID=$!
-for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$PORT/metadata/timestamp.json" >/dev/null && break
+for _ in $(seq 100); do
+    grep -q '^  targets:' "$WORK/serve.out" 2>/dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/serve.err" >&2; exit 1; }
     sleep 0.1
 done
-BASE=http://127.0.0.1:$PORT
+cat "$WORK/serve.out"
+METADATA_URL=$(awk '/^  metadata:/ {print $2}' "$WORK/serve.out")
+TARGETS_URL=$(awk '/^  targets:/ {print $2}' "$WORK/serve.out")
 
 step "client: trust the repository's root, refresh metadata, download the package"
 "$CLIENT" --metadata-dir "$WORK/client/metadata" init "$WORK/repo/metadata/1.root.json"
-"$CLIENT" --metadata-dir "$WORK/client/metadata" --metadata-url "$BASE/metadata/" \
-    --target-name packages/hvkit-demo.hvpkg --target-base-url "$BASE/targets/" \
+"$CLIENT" --metadata-dir "$WORK/client/metadata" --metadata-url "$METADATA_URL" \
+    --target-name packages/hvkit-demo.hvpkg --target-base-url "$TARGETS_URL" \
     --target-dir "$WORK/client/downloads" download
 PKG="$WORK/client/downloads/packages%2Fhvkit-demo.hvpkg"
 echo "downloaded $(stat -c %s "$PKG") bytes, sha256 $(sha256sum "$PKG" | cut -c1-16)..."
@@ -69,8 +71,8 @@ step "an attacker tampers with the package on the mirror"
 TARGET_FILE=$(find "$WORK/repo/targets" -name '*hvkit-demo.hvpkg')
 cp "$TARGET_FILE" "$WORK/original.hvpkg"
 printf 'X' | dd of="$TARGET_FILE" bs=1 seek=100 conv=notrunc status=none
-if "$CLIENT" --metadata-dir "$WORK/client/metadata" --metadata-url "$BASE/metadata/" \
-    --target-name packages/hvkit-demo.hvpkg --target-base-url "$BASE/targets/" \
+if "$CLIENT" --metadata-dir "$WORK/client/metadata" --metadata-url "$METADATA_URL" \
+    --target-name packages/hvkit-demo.hvpkg --target-base-url "$TARGETS_URL" \
     --target-dir "$WORK/client/downloads2" download; then
     echo "demo: FAILED: the tampered package was accepted" >&2
     exit 1

@@ -44,6 +44,16 @@ TEST(Threshold, DuplicateSignaturesCountOnce) {
     EXPECT_FALSE(VerifyThreshold(env, s.ring, s.ids, 2, "test").ok());
 }
 
+TEST(Threshold, OneKeyUnderTwoKeyIdsCountsOnce) {
+    Signers s(1);
+    SignedEnvelope env = Body();
+    ASSERT_TRUE(env.Sign(s.keys[0]).ok());
+    s.ring.emplace("alias", s.keys[0].public_key());
+    env.signatures.push_back({"alias", env.signatures[0].sig_hex});
+    Status st = VerifyThreshold(env, s.ring, {s.ids[0], "alias"}, 2, "test");
+    EXPECT_EQ(st.message(), "test: 1 valid signature(s) from authorised keys, threshold is 2");
+}
+
 TEST(Threshold, UnauthorisedKeysDoNotCount) {
     Signers s(2);
     SignedEnvelope env = Body();

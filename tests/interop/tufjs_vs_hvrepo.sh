@@ -41,6 +41,11 @@ metadata_url=$(awk '/^  metadata:/ {print $2}' "$work/serve.out")
 targets_url=$(awk '/^  targets:/ {print $2}' "$work/serve.out")
 [ -n "$metadata_url" ] && [ -n "$targets_url" ] || fail "hvrepo serve printed no URLs"
 echo "hvrepo serves metadata at $metadata_url, targets at $targets_url"
+# The repository's private keys sit beside metadata/ and targets/: never served.
+key_file=$(find "$repo/keys" -name '*.json' | head -n 1)
+key_url="${metadata_url%/metadata/}/${key_file#"$repo"/}"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$key_url")
+[ "$code" = 404 ] || fail "hvrepo serve answered $code for a private key ($key_url)"
 
 # tufjs CACHE OUT TARGET...: runs tuf-js, prints its output.
 tufjs() {

@@ -357,6 +357,20 @@ TEST(HttpFetcher, ChunkedResponsesAreRefused) {
     EXPECT_EQ(body.status().code(), ErrorCode::kRefused) << body.status().message();
 }
 
+// A chunked error page (as plain web servers send for 404) is still "not
+// found": the TUF client relies on it to stop probing for newer roots.
+TEST(HttpFetcher, ChunkedNotFoundIsNotFound) {
+    RawHttpServer server([](RawConnection& c, int) {
+        if (c.ReadRequest().empty()) return;
+        c.Send(ResponseHead("HTTP/1.1 404 Not Found",
+                            {"Transfer-Encoding: chunked", "Connection: close"}) +
+               "9\r\nnot found\r\n0\r\n\r\n");
+    });
+    auto body = TestFetcher()->Fetch(server.Url("/2.root.json"), Options(1 << 20));
+    ASSERT_FALSE(body.ok());
+    EXPECT_EQ(body.status().code(), ErrorCode::kNotFound) << body.status().message();
+}
+
 TEST(HttpFetcher, FollowsRedirects) {
     RawHttpServer server([](RawConnection& c, int) {
         std::string request = c.ReadRequest();

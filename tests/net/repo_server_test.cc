@@ -273,6 +273,32 @@ TEST_F(RepoServerTest, ExplicitPortInUseIsAConflict) {
     EXPECT_EQ(Raw("GET", "/1.root.json").status, 200);
 }
 
+// hvrepo serves REPO with {"metadata", "targets"}: the private keys beside
+// them must never be reachable, by name, by encoding or through a symlink.
+TEST_F(RepoServerTest, ServedDirectoriesHideEverythingElse) {
+    WriteTestFile(root_ + "/keys/root.json", "private");
+    WriteTestFile(root_ + "/metadata/timestamp.json", "{}");
+    ASSERT_EQ(symlink("../keys/root.json", (root_ + "/metadata/leak.json").c_str()), 0);
+    RepoServerOptions options;
+    options.root = root_;
+    options.served_directories = {"metadata", "targets"};
+    auto server = RepoServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    auto get = [&](const std::string& target) {
+        return RawExchange(
+            (*server)->port(),
+            "GET " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    };
+    EXPECT_EQ(get("/metadata/timestamp.json").status, 200);
+    EXPECT_EQ(get("/targets/big.bin").status, 200);
+    EXPECT_EQ(get("/keys/root.json").status, 404);
+    EXPECT_EQ(get("/%6Beys/root.json").status, 404);
+    EXPECT_EQ(get("/1.root.json").status, 404);
+    EXPECT_EQ(get("/metadata").status, 404);
+    EXPECT_EQ(get("/metadata/leak.json").status, 403);
+    EXPECT_EQ(get("/metadata/%2e%2e/keys/root.json").status, 403);
+}
+
 TEST_F(RepoServerTest, BadOptionsAreRefused) {
     RepoServerOptions options;
     options.root = dir_.Sub("does-not-exist");

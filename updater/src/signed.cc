@@ -54,6 +54,8 @@ Status VerifyThreshold(const SignedEnvelope& envelope, const KeyRing& keys,
     }
     auto canonical = CanonicalJson(envelope.signed_body);
     if (!canonical.ok()) return canonical.status().WithContext(std::string(role));
+    // Distinct public keys, not key IDs: one key listed under two IDs must not
+    // count twice towards a threshold.
     std::set<std::string> valid;
     for (const auto& sig : envelope.signatures) {
         if (std::find(authorized.begin(), authorized.end(), sig.keyid) == authorized.end())
@@ -62,7 +64,7 @@ Status VerifyThreshold(const SignedEnvelope& envelope, const KeyRing& keys,
         if (key == keys.end()) continue;
         auto raw = HexDecode(sig.sig_hex, "signature");
         if (!raw.ok()) continue;
-        if (key->second.Verify(*canonical, *raw)) valid.insert(sig.keyid);
+        if (key->second.Verify(*canonical, *raw)) valid.insert(key->second.raw());
     }
     if (static_cast<int64_t>(valid.size()) < threshold) {
         return Error(ErrorCode::kBadSignature,

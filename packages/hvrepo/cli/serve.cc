@@ -2,9 +2,9 @@
 // packages/repo_server). Production serves REPO/metadata and REPO/targets
 // from any static web server or CDN instead.
 //
-// Two servers, one per published directory: RepoServer serves everything
-// below its root, and REPO also holds private keys (REPO/keys), settings and
-// staging, which must never be reachable over HTTP.
+// One server on REPO that answers only inside metadata/ and targets/: REPO
+// also holds private keys (REPO/keys), settings and staging, which must never
+// be reachable over HTTP. URLs are laid out as production serves them.
 #include <csignal>
 #include <iostream>
 
@@ -32,13 +32,12 @@ int RunServe(const std::vector<std::string>& argv) {
 
     // Refuse to serve a directory that is not a repository. The repository
     // is not kept open: publish and rotate-key must run while it is served.
-    std::string dir, metadata_dir, targets_dir;
+    std::string dir, metadata_dir;
     {
         auto repo = hvkit::repo::Repository::Open(args->positional[0]);
         if (!repo.ok()) return Fail(repo.status().message());
         dir = repo->dir();
         metadata_dir = repo->metadata_dir();
-        targets_dir = repo->targets_dir();
     }
     if (!args->Count("--quiet")) {
         options.request_log = [](const hvkit::RepoRequestLog& log) {
@@ -55,28 +54,18 @@ int RunServe(const std::vector<std::string>& argv) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-    hvkit::RepoServerOptions metadata_options = options;
-    metadata_options.root = metadata_dir;
-    auto metadata = hvkit::RepoServer::Start(metadata_options);
-    if (!metadata.ok()) {
-        return Fail("cannot serve " + metadata_options.root + ": " + metadata.status().message());
-    }
-    hvkit::RepoServerOptions targets_options = options;
-    targets_options.root = targets_dir;
-    if (options.port != 0) targets_options.port = options.port == 65535 ? 0 : options.port + 1;
-    auto targets = hvkit::RepoServer::Start(targets_options);
-    if (!targets.ok()) {
-        return Fail("cannot serve " + targets_options.root + ": " + targets.status().message());
-    }
+    options.root = dir;
+    options.served_directories = {"metadata", "targets"};
+    auto server = hvkit::RepoServer::Start(options);
+    if (!server.ok()) return Fail("cannot serve " + dir + ": " + server.status().message());
     std::cout << "serving " << dir << " (development server)\n"
-              << "  metadata: " << (*metadata)->base_url() << "/\n"
-              << "  targets:  " << (*targets)->base_url() << "/\n"
+              << "  metadata: " << (*server)->base_url() << "/metadata/\n"
+              << "  targets:  " << (*server)->base_url() << "/targets/\n"
               << "  trusted root for clients: " << metadata_dir << "/1.root.json\n"
               << "stop with Ctrl-C" << std::endl;
     int signal = 0;
     sigwait(&stop, &signal);
-    (*targets)->Stop();
-    (*metadata)->Stop();
+    (*server)->Stop();
     std::cout << "hvrepo: stopped (" << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ")"
               << std::endl;
     return kExitOk;

@@ -33,6 +33,7 @@ using http::experimental::listener::http_listener;
 // flight when Stop() returns.
 struct Site {
     std::string root;  // canonical
+    std::vector<std::string> served_directories;
     std::function<void(const RepoRequestLog&)> request_log;
     std::mutex log_mu;
 
@@ -123,8 +124,8 @@ void HandleRequest(Site& site, const http::http_request& request) {
         return;
     }
 
-    repo::StaticAnswer answer =
-        repo::AnswerStaticFile(site.root, request.request_uri().path(), range);
+    repo::StaticAnswer answer = repo::AnswerStaticFile(site.root, request.request_uri().path(),
+                                                       range, site.served_directories);
     log.status = answer.status;
     if (answer.status != 200 && answer.status != 206) {
         http::http_response response =
@@ -220,6 +221,7 @@ Result<std::unique_ptr<RepoServer>> RepoServer::Start(const RepoServerOptions& o
     auto site = std::make_shared<Site>();
     site->root = resolved;
     site->request_log = options.request_log;
+    site->served_directories = options.served_directories;
 
     std::lock_guard<std::mutex> lock(g_mu);
     ForgetStoppedListenersLocked();

@@ -88,10 +88,18 @@ std::string ContentTypeFor(std::string_view file) {
 }
 
 StaticAnswer AnswerStaticFile(const std::string& root, std::string_view path,
-                              const std::string* range) {
+                              const std::string* range,
+                              const std::vector<std::string>& served_directories) {
     std::vector<std::string> segments;
     if (auto refusal = SplitPath(path, &segments)) return *refusal;
     if (segments.empty()) return Refuse(404, "not found (no directory listings)");
+    std::string served_root = root;
+    if (!served_directories.empty()) {
+        bool served = false;
+        for (const auto& dir : served_directories) served = served || segments[0] == dir;
+        if (!served || segments.size() < 2) return Refuse(404, "not found");
+        served_root = root + "/" + segments[0];
+    }
 
     std::string candidate = root;
     for (const auto& segment : segments) candidate += "/" + segment;
@@ -103,7 +111,9 @@ StaticAnswer AnswerStaticFile(const std::string& root, std::string_view path,
         return Refuse(404, "not found");
     }
     std::string file = resolved;
-    if (!IsInside(root, file)) return Refuse(403, "refused: the path leaves the repository root");
+    if (!IsInside(served_root, file)) {
+        return Refuse(403, "refused: the path leaves the served directory");
+    }
 
     struct stat st;
     if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return Refuse(404, "not found");

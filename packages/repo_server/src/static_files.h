@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hvkit::repo {
 
@@ -23,9 +24,12 @@ struct StaticAnswer {
 // (root), which must be canonical (absolute, no symlinks). Refuses ".."
 // segments (also encoded), NUL and backslash with 403, a file reached through a
 // symlink that leaves (root) with 403, anything that is not a readable regular
-// file with 404. (range) is the Range header, nullptr when absent.
+// file with 404. (range) is the Range header, nullptr when absent. A non-empty
+// (served_directories) limits answers to files inside those top-level
+// directories of (root) (symlinks included); anything else is 404.
 StaticAnswer AnswerStaticFile(const std::string& root, std::string_view path,
-                              const std::string* range);
+                              const std::string* range,
+                              const std::vector<std::string>& served_directories = {});
 
 // "application/json" for .json, "application/octet-stream" for anything else.
 std::string ContentTypeFor(std::string_view file);

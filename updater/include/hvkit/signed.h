@@ -1,7 +1,7 @@
 // The signed envelope shared by TUF metadata and package manifests:
 //   {"signed": {...}, "signatures": [{"keyid": "...", "sig": "<hex>"}, ...]}
 // Signatures cover the canonical JSON of "signed". A threshold counts distinct
-// authorised key IDs with a valid signature; duplicates count once.
+// authorised public keys with a valid signature; duplicates count once.
 #pragma once
 
 #include <map>
@@ -35,7 +35,8 @@ struct SignedEnvelope {
 using KeyRing = std::map<std::string, PublicKey>;
 
 // Verifies that at least (threshold) distinct key IDs out of (authorized) have
-// a valid signature over (envelope). (role) names what is being verified.
+// a valid signature over (envelope), counting each distinct public key once.
+// (role) names what is being verified.
 Status VerifyThreshold(const SignedEnvelope& envelope, const KeyRing& keys,
                        const std::vector<std::string>& authorized, int64_t threshold,
                        std::string_view role);

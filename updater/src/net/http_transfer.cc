@@ -120,8 +120,11 @@ TransferResult RequestOnce(const std::string& url, const TransferRequest& reques
                 return Answer(Status::Ok());
             }
         }
+        // Only a body hvkit would keep must have a cappable length; an error
+        // answer (a chunked 404 from a plain web server) still maps to its status.
+        bool success = head.status >= 200 && head.status < 300;
         if (auto encoding = Header(headers, "Transfer-Encoding");
-            encoding && ContainsChunked(*encoding)) {
+            success && encoding && ContainsChunked(*encoding)) {
             discard();
             return Answer(Error(ErrorCode::kRefused,
                                 CannotDownload(url) +

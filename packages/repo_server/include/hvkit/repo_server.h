@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hvkit/status.h"
 
@@ -28,6 +29,10 @@ struct RepoServerOptions {
     // The directory served: "GET /targets/a.json" answers (root)/targets/a.json.
     // Nothing outside it is ever served, also not through symlinks.
     std::string root;
+    // When not empty, only files inside these top-level directories of (root)
+    // are served (e.g. {"metadata", "targets"}, so a repository's private keys
+    // beside them can never be fetched); everything else is 404.
+    std::vector<std::string> served_directories;
     // IPv4 address or host name to listen on (cpprestsdk's listener cannot
     // parse IPv6 literals). "0.0.0.0" listens on every interface.
     std::string bind_address = "127.0.0.1";
