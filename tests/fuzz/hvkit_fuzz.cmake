@@ -22,7 +22,9 @@
 #       LIBTARGETS hvtuf hvcore LINK -lcrypto CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/corpus)
 include_guard(GLOBAL)
 
-set(HVKIT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
+# Cached: the first includer may be any directory, and include_guard(GLOBAL)
+# keeps later includers from setting it in their own scope.
+set(HVKIT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR} CACHE INTERNAL "hvkit fuzz helpers")
 
 if(HVKIT_FUZZ AND NOT DEFINED HVKIT_FUZZ_CLANG_OK)
     find_program(HVKIT_FUZZ_CLANGXX NAMES clang++ clang++-14 clang++-15 clang++-16)

@@ -247,7 +247,14 @@ Result<int64_t> ParseTufTime(std::string_view text, std::string_view context) {
         return Error(ErrorCode::kMalformed, std::string(context) + ": expires \"" + s +
                                                 "\" is not of the form YYYY-MM-DDTHH:MM:SSZ");
     }
-    return static_cast<int64_t>(timegm(&tm));
+    // Only real instants in their one spelling (no 30 February, no second 60,
+    // years 1000-9999), so a parsed expiry always serialises back to its input.
+    int64_t seconds = static_cast<int64_t>(timegm(&tm));
+    if (FormatTufTime(seconds) != s) {
+        return Error(ErrorCode::kMalformed, std::string(context) + ": expires \"" + s +
+                                                "\" is not a valid UTC date and time");
+    }
+    return seconds;
 }
 
 std::string FormatTufTime(int64_t unix_seconds) {
