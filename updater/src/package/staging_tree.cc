@@ -145,7 +145,13 @@ Status StagingTree::Commit() {
     if (fchmod(staging_fd_, 0755) != 0 || fsync(staging_fd_) != 0) {
         return Errno(ErrorCode::kIo, "extract: cannot finish " + staging_);
     }
-    if (renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, dest_.c_str(), RENAME_NOREPLACE) != 0) {
+    int r = renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, dest_.c_str(), RENAME_NOREPLACE);
+    if (r != 0 && errno == EINVAL && !PathExists(dest_)) {
+        // A filesystem without RENAME_NOREPLACE (9p): plain rename, which
+        // still never replaces a non-empty directory.
+        r = rename(staging_.c_str(), dest_.c_str());
+    }
+    if (r != 0) {
         if (errno == EEXIST || errno == ENOTEMPTY) {
             return Error(ErrorCode::kConflict, "extract: destination " + dest_ +
                                                    " appeared while extracting; nothing was "
