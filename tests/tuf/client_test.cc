@@ -28,6 +28,22 @@ TEST_F(ClientTest, RefreshesAndDownloadsATarget) {
               "http://sim/targets/hv/" + Sha256::HexOf("package bytes") + ".hvkit-1.0.0.hvpkg");
 }
 
+TEST_F(ClientTest, MatchingTargetOnDiskIsNotDownloadedAgain) {
+    sim.AddTarget("t", "cached bytes");
+    sim.Release();
+    ASSERT_TRUE(Download("t").ok());
+    size_t fetches = fetcher.requests.size();
+    ASSERT_TRUE(Download("t").ok());
+    // The second run fetched metadata only (root probe, timestamp).
+    EXPECT_EQ(fetcher.requests.size(), fetches + 2);
+    EXPECT_EQ(store->Downloads()->size(), 1u);
+    // A stale file under the same name is replaced.
+    WriteTestFile(dir.Sub("out"), "stale bytes!");
+    auto bytes = Download("t");
+    ASSERT_TRUE(bytes.ok());
+    EXPECT_EQ(*bytes, "cached bytes");
+}
+
 TEST_F(ClientTest, EveryDownloadIsCapped) {
     sim.AddTarget("t", "12345");
     sim.Release();

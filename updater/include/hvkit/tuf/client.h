@@ -53,7 +53,8 @@ class Client {
     Result<TargetInfo> GetTargetInfo(const std::string& target_path);
 
     // Downloads (target) to (dest) (renamed into place only when its length
-    // and hashes match), resuming an interrupted download.
+    // and hashes match), resuming an interrupted download. A (dest) that
+    // already matches is kept without a download.
     Status DownloadTarget(const TargetInfo& target, const std::string& dest,
                           const ProgressCallback& progress = {});
 
