@@ -81,10 +81,7 @@ void RepoSim::AddTarget(const std::string& path, const std::string& content) {
     std::string hash = Sha256::HexOf(content);
     targets.targets[path] =
         tuf::TargetFile{static_cast<int64_t>(content.size()), {{"sha256", hash}}, Json()};
-    auto slash = path.find_last_of('/');
-    std::string name = slash == std::string::npos
-                           ? hash + "." + path
-                           : path.substr(0, slash + 1) + hash + "." + path.substr(slash + 1);
+    std::string name = tuf::ConsistentTargetPath(path, hash);
     target_files[name] = content;
 }
 

@@ -17,24 +17,22 @@ Status Errno(const std::string& what, const std::string& path) {
     return Error(ErrorCode::kIo, what + " " + path + ": " + strerror(errno));
 }
 
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
 }  // namespace
 
+UniqueFd::~UniqueFd() {
+    if (fd_ >= 0) close(fd_);
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) close(fd_);
+        fd_ = other.release();
+    }
+    return *this;
+}
+
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-    Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
         if (errno == ENOENT)
             return Error(ErrorCode::kNotFound, "cannot open " + path + ": no such file");
@@ -66,7 +64,7 @@ std::string DirName(const std::string& path) {
 }
 
 Status SyncDirectory(const std::string& dir) {
-    Fd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (fd.get() < 0) return Errno("cannot open directory", dir);
     if (fsync(fd.get()) != 0) return Errno("cannot fsync directory", dir);
     return Status::Ok();
@@ -75,7 +73,7 @@ Status SyncDirectory(const std::string& dir) {
 Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode) {
     std::string tmp = path + ".tmp." + std::to_string(getpid());
     {
-        Fd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+        UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
         if (fd.get() < 0) return Errno("cannot create", tmp);
         fchmod(fd.get(), mode);  // umask must not widen or narrow the requested mode
         size_t done = 0;

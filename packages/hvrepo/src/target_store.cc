@@ -30,20 +30,6 @@ Status Refuse(const std::string& name, const std::string& rule) {
                      "; use --name with a relative path such as 'hypervisor/hvmm-1.2.hvpkg'");
 }
 
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
-
 Status Errno(const std::string& what) {
     return Error(ErrorCode::kIo, what + ": " + strerror(errno));
 }
@@ -107,16 +93,10 @@ Status ValidateTargetName(const std::string& name) {
     return Status::Ok();
 }
 
-std::string ConsistentTargetPath(const std::string& name, const std::string& sha256_hex) {
-    auto slash = name.find_last_of('/');
-    if (slash == std::string::npos) return sha256_hex + "." + name;
-    return name.substr(0, slash + 1) + sha256_hex + "." + name.substr(slash + 1);
-}
-
 Result<tuf::TargetFile> StoreTargetFile(const std::string& file, const std::string& targets_dir,
                                         const std::string& name) {
     HVKIT_RETURN_IF_ERROR(ValidateTargetName(name));
-    Fd in(open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd in(open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (in.get() < 0) {
         if (errno == ENOENT) {
             return Error(ErrorCode::kNotFound, "cannot add " + file + ": no such file");
@@ -135,7 +115,7 @@ Result<tuf::TargetFile> StoreTargetFile(const std::string& file, const std::stri
     const std::string tmp = dir + "/.hvrepo-tmp-" + std::to_string(getpid());
     tuf::TargetFile target;
     {
-        Fd out(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        UniqueFd out(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
         if (out.get() < 0) return Errno("cannot create " + tmp);
         Sha256 sha;
         auto length = CopyHashing(in.get(), out.get(), sha, file, tmp);
@@ -148,7 +128,7 @@ Result<tuf::TargetFile> StoreTargetFile(const std::string& file, const std::stri
         target.hashes["sha256"] = HexEncode(sha.Final());
     }
     const std::string dest =
-        targets_dir + "/" + ConsistentTargetPath(name, target.hashes["sha256"]);
+        targets_dir + "/" + tuf::ConsistentTargetPath(name, target.hashes["sha256"]);
     if (rename(tmp.c_str(), dest.c_str()) != 0) {
         Status failed = Errno("cannot move " + tmp + " into place as " + dest);
         unlink(tmp.c_str());

@@ -15,10 +15,6 @@ namespace hvkit::repo {
 // without empty, "." or ".." segments. The error names (name) and the rule.
 Status ValidateTargetName(const std::string& name);
 
-// "DIR/SHA256.BASE": where target (name) with (sha256_hex) is stored below
-// REPO/targets, and the path a client fetches below the targets URL.
-std::string ConsistentTargetPath(const std::string& name, const std::string& sha256_hex);
-
 // Copies (file) into (targets_dir) as the consistent file of target (name),
 // atomically, hashing while it copies. Returns its length and sha256.
 Result<tuf::TargetFile> StoreTargetFile(const std::string& file, const std::string& targets_dir,

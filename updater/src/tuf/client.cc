@@ -218,13 +218,10 @@ Status Client::DownloadTarget(const TargetInfo& target, const std::string& dest,
     }
     std::string name = target.path;
     if (trusted_->root().meta.consistent_snapshot) {
-        auto slash = name.find_last_of('/');
-        std::string dir = slash == std::string::npos ? "" : name.substr(0, slash + 1);
-        std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
         auto sha = target.file.hashes.find("sha256");
         const std::string& hash =
             sha != target.file.hashes.end() ? sha->second : target.file.hashes.begin()->second;
-        name = dir + hash + "." + base;
+        name = ConsistentTargetPath(target.path, hash);
     }
     std::string url = config_.target_base_url + name;
     std::string what = "target " + target.path;

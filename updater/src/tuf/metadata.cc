@@ -427,6 +427,12 @@ Status VerifyLengthAndHashes(std::string_view data, std::optional<int64_t> lengt
     return Status::Ok();
 }
 
+std::string ConsistentTargetPath(const std::string& target_path, const std::string& hash_hex) {
+    auto slash = target_path.find_last_of('/');
+    if (slash == std::string::npos) return hash_hex + "." + target_path;
+    return target_path.substr(0, slash + 1) + hash_hex + "." + target_path.substr(slash + 1);
+}
+
 bool MatchTargetPattern(std::string_view pattern, std::string_view path) {
     auto pp = Split(pattern);
     auto tp = Split(path);

@@ -110,6 +110,10 @@ Status VerifyLengthAndHashes(std::string_view data, std::optional<int64_t> lengt
                              const std::map<std::string, std::string>& hashes,
                              std::string_view what);
 
+// The file name a target is served under with consistent snapshots:
+// "dir/HASH.name" for target path "dir/name" (TUF 5.7.3).
+std::string ConsistentTargetPath(const std::string& target_path, const std::string& hash_hex);
+
 // Glob match for delegation paths: '*' matches within one path segment.
 bool MatchTargetPattern(std::string_view pattern, std::string_view path);
 
