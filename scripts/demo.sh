@@ -80,4 +80,13 @@ fi
 echo "(refused, as it must be)"
 cp "$WORK/original.hvpkg" "$TARGET_FILE"
 
+step "a package signed by a key the client does not trust"
+"$HVPKG" keygen --out "$WORK/rogue-key.json" >/dev/null
+"$HVPKG" build packages/recipes/demo.json --key "$WORK/rogue-key.json" --out "$WORK/rogue.hvpkg" >/dev/null
+if "$HVPKG" verify "$WORK/rogue.hvpkg" --trust "$WORK/trust.json"; then
+    echo "demo: FAILED: a package signed by an untrusted key was accepted" >&2
+    exit 1
+fi
+echo "(refused, as it must be)"
+
 step "done: the package was published, served, fetched through TUF, verified and unpacked"
