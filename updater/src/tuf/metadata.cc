@@ -1,7 +1,5 @@
 #include "hvkit/tuf/metadata.h"
 
-#include <ctime>
-
 #include "hvkit/crypto.h"
 
 namespace hvkit::tuf {
@@ -190,39 +188,6 @@ Result<Delegations> ParseDelegations(const Json& obj, std::string_view what) {
     return d;
 }
 
-bool MatchSegment(std::string_view pattern, std::string_view text) {
-    // Iterative wildcard match ('*' any run, '?' one character) within a segment.
-    size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-    while (t < text.size()) {
-        if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-            ++p;
-            ++t;
-        } else if (p < pattern.size() && pattern[p] == '*') {
-            star = p++;
-            mark = t;
-        } else if (star != std::string_view::npos) {
-            p = star + 1;
-            t = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (p < pattern.size() && pattern[p] == '*') ++p;
-    return p == pattern.size();
-}
-
-std::vector<std::string_view> Split(std::string_view s) {
-    std::vector<std::string_view> parts;
-    size_t start = 0;
-    for (;;) {
-        size_t slash = s.find('/', start);
-        parts.push_back(s.substr(start, slash - start));
-        if (slash == std::string_view::npos) break;
-        start = slash + 1;
-    }
-    return parts;
-}
-
 }  // namespace
 
 const char* RoleName(Role role) {
@@ -237,33 +202,6 @@ const char* RoleName(Role role) {
             return "targets";
     }
     return "?";
-}
-
-Result<int64_t> ParseTufTime(std::string_view text, std::string_view context) {
-    struct tm tm {};
-    std::string s(text);
-    const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end == nullptr || *end != '\0' || s.size() != 20) {
-        return Error(ErrorCode::kMalformed, std::string(context) + ": expires \"" + s +
-                                                "\" is not of the form YYYY-MM-DDTHH:MM:SSZ");
-    }
-    // Only real instants in their one spelling (no 30 February, no second 60,
-    // years 1000-9999), so a parsed expiry always serialises back to its input.
-    int64_t seconds = static_cast<int64_t>(timegm(&tm));
-    if (FormatTufTime(seconds) != s) {
-        return Error(ErrorCode::kMalformed, std::string(context) + ": expires \"" + s +
-                                                "\" is not a valid UTC date and time");
-    }
-    return seconds;
-}
-
-std::string FormatTufTime(int64_t unix_seconds) {
-    time_t t = static_cast<time_t>(unix_seconds);
-    struct tm tm {};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 Result<RootMeta> ParseRoot(const Json& body, std::string_view what) {
@@ -425,35 +363,6 @@ Status VerifyLengthAndHashes(std::string_view data, std::optional<int64_t> lengt
                          ": none of the listed hash algorithms is supported (sha256, sha512)");
     }
     return Status::Ok();
-}
-
-std::string ConsistentTargetPath(const std::string& target_path, const std::string& hash_hex) {
-    auto slash = target_path.find_last_of('/');
-    if (slash == std::string::npos) return hash_hex + "." + target_path;
-    return target_path.substr(0, slash + 1) + hash_hex + "." + target_path.substr(slash + 1);
-}
-
-bool MatchTargetPattern(std::string_view pattern, std::string_view path) {
-    auto pp = Split(pattern);
-    auto tp = Split(path);
-    if (pp.size() != tp.size()) return false;
-    for (size_t i = 0; i < pp.size(); ++i) {
-        if (!MatchSegment(pp[i], tp[i])) return false;
-    }
-    return true;
-}
-
-bool DelegatedRole::IsDelegatedPath(const std::string& target_path) const {
-    for (const auto& pattern : paths) {
-        if (MatchTargetPattern(pattern, target_path)) return true;
-    }
-    if (!path_hash_prefixes.empty()) {
-        std::string digest = Sha256::HexOf(target_path);
-        for (const auto& prefix : path_hash_prefixes) {
-            if (digest.compare(0, prefix.size(), prefix) == 0) return true;
-        }
-    }
-    return false;
 }
 
 }  // namespace hvkit::tuf
