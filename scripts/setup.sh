@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
     libcpprest-dev libboost-dev libsqlite3-dev sqlite3
     libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format
     curl
+    qemu-system-x86 busybox-static e2fsprogs cpio kmod
 )
 # Node.js runs the independent TUF implementation (tuf-js). A machine may
 # already have it from elsewhere (with npm bundled); only then skip Debian's.
@@ -40,4 +41,7 @@ if [ -f tests/interop/package.json ]; then
         (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
     fi
 fi
+# Debian's stock kernel package, unpacked into the image cache: the test host
+# and the guest images boot it (scripts/images/, docs/test-host.md).
+scripts/images/fetch-kernel.sh >/dev/null
 echo "setup: all dependencies present"
