@@ -1,0 +1,93 @@
+// The one place that knows how a machine is put together: KVM, memory, the
+// VM, the devices from the device table, the boot image, the vCPUs. The parts
+// do not know each other.
+#include "arch/x86_64/layout.h"
+#include "hvmm.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+Status CheckConfig(const MachineConfig& config) {
+    bool linux = !config.kernel.empty();
+    bool payload = !config.real_mode_payload.empty();
+    if (linux == payload) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "a machine boots either a kernel or a real-mode payload");
+    }
+    if (!config.serial_sink) {
+        return Error(ErrorCode::kInvalidArgument, "a machine needs a serial sink");
+    }
+    if (config.cpus == 0 || config.cpus > layout::kMaxVcpus) {
+        return Error(ErrorCode::kInvalidArgument, "--cpus " + std::to_string(config.cpus) +
+                                                      ": hvmm runs 1 to " +
+                                                      std::to_string(layout::kMaxVcpus) + " vCPUs");
+    }
+    if (linux && config.memory_bytes < layout::kMinGuestMemory) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "--mem " + std::to_string(config.memory_bytes >> 20) +
+                         " MiB is too little for a Linux guest; give at least " +
+                         std::to_string(layout::kMinGuestMemory >> 20) + " MiB");
+    }
+    if (!linux && !config.initrd.empty()) {
+        return Error(ErrorCode::kInvalidArgument, "an initrd needs a kernel");
+    }
+    return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
+    HVKIT_RETURN_IF_ERROR(CheckConfig(config));
+    // Refuse a bad kernel before touching KVM: the user's mistake comes first.
+    BzImage image;
+    if (!config.kernel.empty()) {
+        HVKIT_ASSIGN_OR_RETURN(image, ParseBzImage(config.kernel, config.kernel_name));
+    }
+    std::unique_ptr<Machine> m(new Machine());
+    HVKIT_ASSIGN_OR_RETURN(m->kvm_, Kvm::Open(config.kvm_path));
+    if (config.cpus > static_cast<uint32_t>(m->kvm_->max_vcpus())) {
+        return Error(ErrorCode::kInvalidArgument, "--cpus " + std::to_string(config.cpus) +
+                                                      ": this KVM allows at most " +
+                                                      std::to_string(m->kvm_->max_vcpus()));
+    }
+    HVKIT_ASSIGN_OR_RETURN(m->memory_, GuestMemory::Create(config.memory_bytes));
+    HVKIT_ASSIGN_OR_RETURN(m->vm_, Vm::Create(*m->kvm_));
+    HVKIT_RETURN_IF_ERROR(m->vm_->MapMemory(*m->memory_));
+
+    Vm* vm = m->vm_.get();
+    DeviceContext ctx{m->pio_,
+                      m->mmio_,
+                      m->control_,
+                      [vm](uint32_t irq) { return vm->MakeIrqLine(irq); },
+                      config.serial_sink,
+                      m->devices_};
+    for (const DeviceModule& module : DeviceTable()) {
+        HVKIT_RETURN_IF_ERROR(module.setup(ctx).WithContext(std::string("device ") + module.name));
+    }
+
+    HVKIT_RETURN_IF_ERROR(WriteMpTable(*m->memory_, config.cpus));
+    LinuxEntry entry;
+    if (!config.kernel.empty()) {
+        HVKIT_ASSIGN_OR_RETURN(entry, LoadLinux(*m->memory_, image, config.initrd, config.cmdline));
+    } else {
+        HVKIT_RETURN_IF_ERROR(LoadRealModePayload(*m->memory_, config.real_mode_payload));
+    }
+
+    for (uint32_t i = 0; i < config.cpus; ++i) {
+        HVKIT_ASSIGN_OR_RETURN(auto vcpu, Vcpu::Create(*m->kvm_, *m->vm_, i, config.cpus));
+        m->vcpus_.push_back(std::move(vcpu));
+    }
+    // The BSP starts at the entry point; the in-kernel LAPIC holds the APs in
+    // wait-for-SIPI until the guest starts them.
+    int bsp = m->vcpus_.front()->fd();
+    if (!config.kernel.empty()) {
+        HVKIT_RETURN_IF_ERROR(
+            ConfigureLongMode(bsp, *m->memory_, entry.entry_gpa, entry.boot_params_gpa));
+    } else {
+        HVKIT_RETURN_IF_ERROR(ConfigureRealMode(bsp, layout::kRealModeLoad));
+    }
+    return m;
+}
+
+}  // namespace hvkit::hvmm

@@ -1,0 +1,40 @@
+// The device table: every device a machine gets, each a small setup function
+// that creates it and places it on the buses. Adding a device means adding
+// its files and one row here; the builder does not change.
+#include "arch/x86_64/layout.h"
+#include "hvmm.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+Status SetupSerial(DeviceContext& ctx) {
+    auto uart = std::make_shared<Serial8250>(ctx.irq_line(layout::kIrqCom1), ctx.serial_sink);
+    HVKIT_RETURN_IF_ERROR(ctx.pio.Insert(layout::kPortCom1, layout::kPortUartSize, uart));
+    ctx.devices.push_back(std::move(uart));
+    return Status::Ok();
+}
+
+Status SetupI8042(DeviceContext& ctx) {
+    VmControl* control = &ctx.control;
+    auto i8042 = std::make_shared<I8042>(ctx.irq_line(layout::kIrqI8042Keyboard), [control] {
+        control->RequestStop(StopReason::kGuestReset, "guest reset through the i8042");
+    });
+    uint64_t size = layout::kPortI8042Command - layout::kPortI8042Data + 1;
+    HVKIT_RETURN_IF_ERROR(ctx.pio.Insert(layout::kPortI8042Data, size, i8042));
+    ctx.devices.push_back(std::move(i8042));
+    return Status::Ok();
+}
+
+constexpr DeviceModule kDevices[] = {
+    {"serial", SetupSerial}, {"i8042", SetupI8042},
+    // Next: PCI host bridge (0xcf8 and ECAM), then virtio-pci and hvchan on it.
+};
+
+}  // namespace
+
+std::span<const DeviceModule> DeviceTable() {
+    return kDevices;
+}
+
+}  // namespace hvkit::hvmm

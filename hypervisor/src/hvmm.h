@@ -1,0 +1,571 @@
+// hvmm's map: every type and function its parts share, each with its contract.
+// Read this file to know the rooms (Solo5 hvt's hvt.h habit); the .cc files
+// named in each section hold the how.
+//
+//   arch/x86_64/  machine facts: layout.h (every GPA), e820, gdt, regs, cpuid,
+//                 msr, lapic, mptable
+//   vstate/       KVM objects: kvm (/dev/kvm and its backend), guest_memory,
+//                 vm, vcpu, control (why and when the VM stops)
+//   devices/      bus, the device table, serial (8250), i8042
+//   boot/         bzImage parsing and Linux 64-bit boot protocol; flat
+//                 real-mode payloads
+//   builder       composes a Machine from a MachineConfig
+//
+// Guest input is hostile: the only way to touch guest RAM is
+// GuestMemory::Slice(), which refuses ranges outside RAM and overflowing
+// gpa + len; devices see offsets within their own range, never raw GPAs.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hvkit/fs.h"
+#include "hvkit/json.h"
+#include "hvkit/status.h"
+
+namespace hvkit::hvmm {
+
+// ============================================================================
+// vstate/guest_memory.cc — guest RAM
+// ============================================================================
+
+// A contiguous piece of guest-physical RAM and where it lives in the memfd.
+struct MemoryRegion {
+    uint64_t gpa = 0;
+    uint64_t size = 0;
+    uint64_t memfd_offset = 0;
+    uint8_t* host = nullptr;  // mapping of [memfd_offset, memfd_offset + size)
+};
+
+// Guest RAM in one memfd (so a successor process can map the same pages),
+// split around the MMIO gap as layout.h says.
+class GuestMemory {
+  public:
+    // Creates (size) bytes of zeroed RAM, named (name) in /proc/PID/fd. Size must
+    // be a non-zero multiple of 4 KiB; RAM past kMmioGapStart is placed at
+    // kHighRamStart.
+    static Result<std::unique_ptr<GuestMemory>> Create(uint64_t size,
+                                                       std::string_view name = "hvmm-ram");
+    ~GuestMemory();
+    GuestMemory(const GuestMemory&) = delete;
+    GuestMemory& operator=(const GuestMemory&) = delete;
+
+    // The one gate into guest memory: the host bytes of [gpa, gpa + len), or
+    // kRefused when any byte is outside a single RAM region or gpa + len
+    // overflows. len 0 is refused too (no caller means it).
+    Result<std::span<uint8_t>> Slice(uint64_t gpa, uint64_t len);
+    Result<std::span<const uint8_t>> Slice(uint64_t gpa, uint64_t len) const;
+
+    // Copies (bytes) to (gpa) / (out.size()) bytes from (gpa) through Slice().
+    Status Write(uint64_t gpa, std::span<const uint8_t> bytes);
+    Status Read(uint64_t gpa, std::span<uint8_t> out) const;
+
+    const std::vector<MemoryRegion>& regions() const { return regions_; }
+    uint64_t size() const { return size_; }
+    // End of RAM below the MMIO gap (exclusive).
+    uint64_t low_ram_end() const;
+    int memfd() const { return memfd_.get(); }
+
+  private:
+    GuestMemory() = default;
+    UniqueFd memfd_;
+    uint8_t* mapping_ = nullptr;
+    uint64_t size_ = 0;
+    std::vector<MemoryRegion> regions_;
+};
+
+// ============================================================================
+// vstate/kvm.cc, vstate/kvm_backend.cc — /dev/kvm and what backs it
+// ============================================================================
+
+// What this machine's /dev/kvm runs on, as far as the host can tell.
+enum class KvmBackend {
+    kHardware,  // VMX or SVM: runs unmodified guests
+    kPvm,       // the kvm_pvm module: needs a PVM-aware guest kernel
+    kSoftware,  // no VMX/SVM on the host CPU and no known module: treat like PVM
+};
+
+// Host facts the backend is decided from (sysfs modules, host CPUID).
+struct KvmHostFacts {
+    bool module_kvm_pvm = false;
+    bool module_kvm_intel = false;
+    bool module_kvm_amd = false;
+    bool cpu_vmx = false;
+    bool cpu_svm = false;
+};
+
+// Reads /sys/module/kvm_{pvm,intel,amd} and the host CPUID VMX/SVM bits.
+KvmHostFacts ProbeKvmHostFacts();
+
+// Decides the backend from (facts): kvm_pvm wins; else VMX/SVM or a hardware
+// module means hardware; else software.
+KvmBackend ClassifyKvmBackend(const KvmHostFacts& facts);
+
+// One line for people: the backend and the evidence it was decided from.
+std::string DescribeKvmBackend(KvmBackend backend, const KvmHostFacts& facts);
+
+// An open /dev/kvm (system ioctls).
+class Kvm {
+  public:
+    // Opens (path) and checks the API version and the capabilities hvmm needs
+    // (user memory, irqchip, PIT2, immediate exit); errors say what to do.
+    static Result<std::unique_ptr<Kvm>> Open(const std::string& path = "/dev/kvm");
+
+    int fd() const { return fd_.get(); }
+    int vcpu_mmap_size() const { return vcpu_mmap_size_; }
+    int max_vcpus() const { return max_vcpus_; }
+    // KVM_GET_SUPPORTED_CPUID.
+    Result<std::vector<kvm_cpuid_entry2>> SupportedCpuid() const;
+    // KVM_GET_MSR_INDEX_LIST: MSRs KVM saves and restores for a vCPU.
+    Result<std::vector<uint32_t>> MsrIndexList() const;
+
+  private:
+    UniqueFd fd_;
+    int vcpu_mmap_size_ = 0;
+    int max_vcpus_ = 1;
+};
+
+// ============================================================================
+// vstate/control.cc — why and when the VM stops
+// ============================================================================
+
+enum class StopReason {
+    kNone,
+    kGuestReset,        // i8042 reset line or KVM_SYSTEM_EVENT_RESET: clean
+    kGuestShutdown,     // KVM_SYSTEM_EVENT_SHUTDOWN: clean
+    kGuestTripleFault,  // KVM_EXIT_SHUTDOWN: the CPU reset itself
+    kGuestCrash,        // KVM_SYSTEM_EVENT_CRASH
+    kHostRequest,       // SIGINT/SIGTERM or a caller's request
+    kError,             // KVM or hvmm failed; detail says how
+};
+
+const char* StopReasonName(StopReason reason);
+
+// The VM's stop latch, shared by vCPU threads, devices and the main thread.
+// The first request wins; later ones are ignored.
+class VmControl {
+  public:
+    VmControl();
+    // Records (reason, detail) unless a stop was already requested, and wakes
+    // waiters and the eventfd.
+    void RequestStop(StopReason reason, std::string detail);
+    bool stop_requested() const { return reason_.load() != StopReason::kNone; }
+    StopReason reason() const { return reason_.load(); }
+    std::string detail() const;
+    // Readable once a stop was requested (for poll()).
+    int eventfd() const { return eventfd_.get(); }
+
+  private:
+    std::atomic<StopReason> reason_{StopReason::kNone};
+    mutable std::mutex mu_;
+    std::string detail_;
+    UniqueFd eventfd_;
+};
+
+// ============================================================================
+// devices/device.cc, devices/bus.cc — devices and the buses that route to them
+// ============================================================================
+
+// An interrupt line a device drives (level: true asserted).
+class IrqLine {
+  public:
+    virtual ~IrqLine() = default;
+    // Sets the line to (level). Edge-triggered ISA consumers see the rising edge.
+    virtual void Set(bool level) = 0;
+};
+
+// A device on the port-I/O or MMIO bus. Accesses come from vCPU threads, so a
+// device locks its own state. Offsets are relative to the device's base and
+// already checked to lie inside its range; values are guest-controlled.
+class Device {
+  public:
+    virtual ~Device() = default;
+    virtual std::string_view name() const = 0;
+    // Guest read of (data.size()) bytes at (offset); the device fills (data).
+    virtual void Read(uint64_t offset, std::span<uint8_t> data) = 0;
+    // Guest write of (data) at (offset).
+    virtual void Write(uint64_t offset, std::span<const uint8_t> data) = 0;
+    // The device's whole guest-visible state, as a versioned JSON object.
+    virtual Json Save() const = 0;
+    // Replaces the state with (state) from Save(); every field is checked, and
+    // on error the device is left as it was.
+    virtual Status Restore(const Json& state) = 0;
+    // Back to power-on state.
+    virtual void Reset() = 0;
+};
+
+// devices/state.cc — reading and writing saved device state. Saved state
+// crosses a process boundary (live upgrade), so Restore() checks it like input.
+// (state)'s "version" must equal (version); errors name (device).
+Status CheckStateVersion(const Json& state, int64_t version, std::string_view device);
+// Integer member (key) of (state), which must lie in 0..255.
+Result<uint8_t> StateByte(const Json& state, std::string_view key, std::string_view device);
+// Boolean member (key) of (state).
+Result<bool> StateBool(const Json& state, std::string_view key, std::string_view device);
+// Array member (key) of (state) of at most (max) bytes (integers 0..255).
+Result<std::vector<uint8_t>> StateBytes(const Json& state, std::string_view key, size_t max,
+                                        std::string_view device);
+// (bytes) as a JSON array of integers.
+Json BytesToJson(std::span<const uint8_t> bytes);
+
+// Address ranges -> devices. Filled while the machine is built, read-only
+// while vCPUs run, so lookups take no lock.
+class Bus {
+  public:
+    explicit Bus(std::string name) : name_(std::move(name)) {}
+    // Routes [base, base + size) to (device); refuses size 0, overflow and
+    // overlap with a range already inserted.
+    Status Insert(uint64_t base, uint64_t size, std::shared_ptr<Device> device);
+    // Dispatches an access of (data.size()) bytes at (addr). False when no
+    // single device covers the whole access; a read then returns all-ones.
+    bool Read(uint64_t addr, std::span<uint8_t> data) const;
+    bool Write(uint64_t addr, std::span<const uint8_t> data) const;
+
+  private:
+    struct Range {
+        uint64_t size;
+        std::shared_ptr<Device> device;
+    };
+    // The range containing [addr, addr + len), or nullptr.
+    const std::pair<const uint64_t, Range>* Find(uint64_t addr, uint64_t len) const;
+    std::string name_;
+    std::map<uint64_t, Range> ranges_;  // by base
+};
+
+// ============================================================================
+// vstate/vm.cc — the VM and its in-kernel interrupt controllers
+// ============================================================================
+
+class Vm {
+  public:
+    // KVM_CREATE_VM with the TSS and identity-map pages placed per layout.h,
+    // an in-kernel PIC + IOAPIC + LAPICs (KVM_CREATE_IRQCHIP) and PIT
+    // (KVM_CREATE_PIT2).
+    static Result<std::unique_ptr<Vm>> Create(const Kvm& kvm);
+    // One KVM memory slot per region of (memory).
+    Status MapMemory(const GuestMemory& memory);
+    // KVM_IRQ_LINE: drives GSI (irq) of the in-kernel PIC/IOAPIC to (level).
+    Status SetIrqLine(uint32_t irq, bool level);
+    // An IrqLine for GSI (irq) that devices can hold.
+    std::shared_ptr<IrqLine> MakeIrqLine(uint32_t irq);
+    int fd() const { return fd_.get(); }
+
+  private:
+    UniqueFd fd_;
+};
+
+// ============================================================================
+// arch/x86_64 — machine facts
+// ============================================================================
+
+// arch/x86_64/e820.cc
+struct E820Entry {
+    uint64_t addr;
+    uint64_t size;
+    uint32_t type;  // 1 RAM, 2 reserved
+};
+inline constexpr uint32_t kE820Ram = 1;
+inline constexpr uint32_t kE820Reserved = 2;
+
+// The BIOS memory map a guest with (memory) sees: low RAM up to the EBDA,
+// the legacy hole reserved, RAM from 1 MiB to the end of each region.
+std::vector<E820Entry> BuildE820(const GuestMemory& memory);
+
+// arch/x86_64/gdt.cc
+// A GDT descriptor of (flags) (access byte and flags nibble as Linux's
+// GDT_ENTRY writes them), (base) and (limit).
+uint64_t GdtEntry(uint16_t flags, uint32_t base, uint32_t limit);
+// The kvm_segment KVM_SET_SREGS wants for descriptor (entry) at GDT (index).
+kvm_segment SegmentFromGdt(uint64_t entry, uint8_t index);
+// The boot GDT: null, null, code64 (0x10, __BOOT_CS), data (0x18, __BOOT_DS), TSS (0x20).
+std::vector<uint64_t> BootGdt();
+
+// arch/x86_64/regs.cc
+// Writes identity page tables for [0, 4 GiB) (2 MiB pages) at kPml4Start.
+Status WriteIdentityPageTables(GuestMemory& memory);
+// Puts (vcpu_fd) in 64-bit mode per the Linux 64-bit boot protocol: boot GDT
+// and empty IDT written to (memory), paging on (CR3 = kPml4Start), EFER
+// LME|LMA, RIP = (entry), RSI = (boot_params), interrupts off.
+Status ConfigureLongMode(int vcpu_fd, GuestMemory& memory, uint64_t entry, uint64_t boot_params);
+// Puts (vcpu_fd) in real mode at (load_gpa >> 4):0, all segments equal, stack
+// just below kRealModeStackTop.
+Status ConfigureRealMode(int vcpu_fd, uint64_t load_gpa);
+// Power-on FPU state (FCW 0x37f, MXCSR 0x1f80).
+Status ConfigureFpu(int vcpu_fd);
+
+// arch/x86_64/cpuid.cc
+// vCPU (index) of (count)'s CPUID: (supported) with its APIC ID (= index) in
+// leaves 1, 0xb, 0x1f and 0x8000001e, the topology counts, the hypervisor bit,
+// and hvmm's own leaf at kHvmmCpuidLeaf ("hvkit hvmm" + version).
+std::vector<kvm_cpuid_entry2> BuildVcpuCpuid(const std::vector<kvm_cpuid_entry2>& supported,
+                                             uint32_t index, uint32_t count);
+// KVM_SET_CPUID2 on (vcpu_fd).
+Status SetVcpuCpuid(int vcpu_fd, const std::vector<kvm_cpuid_entry2>& entries);
+inline constexpr uint32_t kHvmmCpuidLeaf = 0x40000100;
+
+// arch/x86_64/msr.cc
+// Boot values of the MSRs a fresh vCPU needs (SYSCALL MSRs 0, MISC_ENABLE fast
+// strings, MTRRs default write-back), kept to those in (supported).
+std::vector<kvm_msr_entry> BootMsrs(const std::vector<uint32_t>& supported);
+// KVM_SET_MSRS; fails naming the first MSR KVM refused.
+Status SetMsrs(int vcpu_fd, const std::vector<kvm_msr_entry>& msrs);
+
+// arch/x86_64/lapic.cc
+// LAPIC LINT0 = ExtINT (the PIC), LINT1 = NMI, as a PC's BIOS leaves them.
+Status ConfigureLapic(int vcpu_fd);
+
+// arch/x86_64/mptable.cc
+// The Intel MP table bytes for (cpus) vCPUs (APIC IDs 0..cpus-1, CPU 0 the
+// BSP), one ISA bus, the IOAPIC (ID = cpus) with ISA IRQs 0-15 on pins 0-15,
+// LINT0 ExtINT and LINT1 NMI, placed at (base). Refuses counts that do not fit.
+Result<std::vector<uint8_t>> BuildMpTable(uint32_t cpus, uint64_t base);
+// BuildMpTable at kMptableStart, written to (memory).
+Status WriteMpTable(GuestMemory& memory, uint32_t cpus);
+
+// ============================================================================
+// boot/bzimage.cc, boot/linux.cc, boot/payload.cc — what the vCPUs start in
+// ============================================================================
+
+// The setup header fields hvmm uses, read from a bzImage and checked.
+struct BzImage {
+    uint16_t protocol = 0;    // e.g. 0x020f for 2.15
+    uint8_t setup_sects = 0;  // 512-byte sectors of real-mode setup after the boot sector
+    uint8_t loadflags = 0;
+    uint16_t xloadflags = 0;
+    uint32_t initrd_addr_max = 0;  // highest address the initrd's last byte may have
+    uint32_t kernel_alignment = 0;
+    bool relocatable = false;
+    uint32_t cmdline_size = 0;  // max command line length, excluding the NUL
+    uint64_t pref_address = 0;
+    uint32_t init_size = 0;                 // memory the kernel needs from its load address
+    std::span<const uint8_t> setup_header;  // bytes [0x1f1, end of header) of the file
+    std::span<const uint8_t> kernel;        // the protected-mode kernel
+};
+
+// Parses (file), named (what) in errors, as a bzImage bootable through the
+// 64-bit boot protocol: boot flag, "HdrS", protocol >= 2.12, XLF_KERNEL_64,
+// LOADED_HIGH, and sizes consistent with the file. Spans point into (file).
+Result<BzImage> ParseBzImage(std::span<const uint8_t> file, std::string_view what);
+
+// Where a loaded Linux starts.
+struct LinuxEntry {
+    uint64_t kernel_gpa = 0;
+    uint64_t entry_gpa = 0;  // kernel_gpa + 0x200 (startup_64)
+    uint64_t boot_params_gpa = 0;
+    uint64_t initrd_gpa = 0;
+    uint64_t initrd_size = 0;
+};
+
+// Loads (image) at its preferred address (or the lowest aligned one when it
+// is relocatable and that does not fit), (initrd) as high as initrd_addr_max
+// and low RAM allow, (cmdline), and boot_params with the e820 map. Errors say
+// how much memory was missing.
+Result<LinuxEntry> LoadLinux(GuestMemory& memory, const BzImage& image,
+                             std::span<const uint8_t> initrd, const std::string& cmdline);
+
+// Copies a flat real-mode image (payload) to kRealModeLoad; refuses an empty
+// one or one larger than kRealModeMaxSize.
+Status LoadRealModePayload(GuestMemory& memory, std::span<const uint8_t> payload);
+
+// ============================================================================
+// devices/serial.cc, devices/i8042.cc, devices/table.cc — the devices
+// ============================================================================
+
+// Where the UART's transmitted bytes go.
+using ByteSink = std::function<void(std::span<const uint8_t>)>;
+
+// An 8250/16550A UART: divisor latch, FIFO control, loopback, modem status,
+// and the THR-empty / received-data interrupts on (irq).
+class Serial8250 final : public Device {
+  public:
+    Serial8250(std::shared_ptr<IrqLine> irq, ByteSink sink);
+    std::string_view name() const override { return "serial"; }
+    void Read(uint64_t offset, std::span<uint8_t> data) override;
+    void Write(uint64_t offset, std::span<const uint8_t> data) override;
+    Json Save() const override;
+    Status Restore(const Json& state) override;
+    void Reset() override;
+    // Queues host input (bytes) for the guest to read; bytes past the
+    // receive buffer's capacity are dropped and counted.
+    void EnqueueInput(std::span<const uint8_t> bytes);
+    uint64_t dropped_input() const;
+
+    struct Registers {
+        uint8_t ier = 0, iir = 0x01, lcr = 0, mcr = 0, lsr = 0x60, msr = 0xb0, scr = 0;
+        uint8_t dll = 0x0c, dlm = 0, fcr = 0;
+        bool thr_interrupt_pending = false;
+        std::vector<uint8_t> rx;
+    };
+
+  private:
+    uint8_t ReadRegister(uint8_t reg);
+    void WriteRegister(uint8_t reg, uint8_t value);
+    void UpdateInterrupt();  // recomputes IIR and drives the IRQ line
+    mutable std::mutex mu_;
+    Registers r_;
+    uint64_t dropped_ = 0;
+    bool irq_level_ = false;
+    std::shared_ptr<IrqLine> irq_;
+    ByteSink sink_;
+};
+
+// The i8042 keyboard controller, enough for Linux's probe and for its reset
+// line: command 0xfe (or an output-port write with bit 0 clear) calls
+// (on_reset). Ports: offset 0 = data (0x60), offset 4 = command/status (0x64).
+class I8042 final : public Device {
+  public:
+    I8042(std::shared_ptr<IrqLine> keyboard_irq, std::function<void()> on_reset);
+    std::string_view name() const override { return "i8042"; }
+    void Read(uint64_t offset, std::span<uint8_t> data) override;
+    void Write(uint64_t offset, std::span<const uint8_t> data) override;
+    Json Save() const override;
+    Status Restore(const Json& state) override;
+    void Reset() override;
+
+    struct Registers {
+        uint8_t status = 0x1c;   // system flag, command/data, unlocked
+        uint8_t control = 0x47;  // interrupts on, translation, system flag
+        uint8_t pending_command = 0;
+        std::vector<uint8_t> output;  // bytes waiting for the guest at port 0x60
+    };
+
+  private:
+    void Command(uint8_t command);
+    void Data(uint8_t value);
+    void Push(uint8_t byte);
+    void UpdateInterrupt();
+    mutable std::mutex mu_;
+    Registers r_;
+    bool irq_level_ = false;
+    std::shared_ptr<IrqLine> irq_;
+    std::function<void()> on_reset_;
+};
+
+// What device setup needs from the machine being built.
+struct DeviceContext {
+    Bus& pio;
+    Bus& mmio;
+    VmControl& control;
+    // GSI (irq) as a line devices drive.
+    std::function<std::shared_ptr<IrqLine>(uint32_t irq)> irq_line;
+    ByteSink serial_sink;
+    // Every device set up, by name, for save/restore/reset.
+    std::vector<std::shared_ptr<Device>>& devices;
+};
+
+// A device module: creates its device(s) and places them on the buses.
+struct DeviceModule {
+    const char* name;
+    Status (*setup)(DeviceContext& ctx);
+};
+
+// Every device a machine gets, in setup order. The builder walks this table
+// and knows no device by name.
+std::span<const DeviceModule> DeviceTable();
+
+// ============================================================================
+// vstate/vcpu.cc — vCPUs and their run loop
+// ============================================================================
+
+class Vcpu {
+  public:
+    // KVM_CREATE_VCPU (index) on (vm) with its kvm_run mapping, CPUID built for
+    // (index) of (count) and boot MSRs set.
+    static Result<std::unique_ptr<Vcpu>> Create(const Kvm& kvm, Vm& vm, uint32_t index,
+                                                uint32_t count);
+    ~Vcpu();
+    Vcpu(const Vcpu&) = delete;
+    Vcpu& operator=(const Vcpu&) = delete;
+
+    int fd() const { return fd_.get(); }
+    uint32_t index() const { return index_; }
+    // Runs the guest until (control) says stop: port I/O exits go to (pio),
+    // MMIO exits to (mmio); resets, shutdowns and failures become stop
+    // requests. Returns when stopping. Call on the vCPU's own thread.
+    void RunLoop(const Bus& pio, const Bus& mmio, VmControl& control);
+    // Makes a running RunLoop return to check (control) soon: sets
+    // immediate_exit and signals (thread). Safe from any thread.
+    void Kick(pthread_t thread);
+
+  private:
+    Vcpu() = default;
+    // One exit's handling; false when the loop must stop.
+    bool HandleExit(const Bus& pio, const Bus& mmio, VmControl& control);
+    UniqueFd fd_;
+    kvm_run* run_ = nullptr;
+    size_t run_size_ = 0;
+    uint32_t index_ = 0;
+};
+
+// ============================================================================
+// builder.cc, machine.cc — composition
+// ============================================================================
+
+struct MachineConfig {
+    uint64_t memory_bytes = 256ull << 20;
+    uint32_t cpus = 1;
+    // Linux: a bzImage, an optional initrd, a command line.
+    std::vector<uint8_t> kernel;
+    std::string kernel_name = "kernel";
+    std::vector<uint8_t> initrd;
+    std::string cmdline;
+    // Or a flat real-mode payload (tests, firmware-less images); then kernel is empty.
+    std::vector<uint8_t> real_mode_payload;
+    ByteSink serial_sink;  // required
+    std::string kvm_path = "/dev/kvm";
+};
+
+// A built VM ready to run.
+class Machine {
+  public:
+    ~Machine();
+    // Starts one thread per vCPU and waits until a stop is requested (by the
+    // guest, a device, an error, Stop(), or SIGINT/SIGTERM when
+    // (handle_host_signals)); joins the threads and returns the reason.
+    StopReason Run(bool handle_host_signals = false);
+    // Requests a stop from any thread.
+    void Stop() { control_.RequestStop(StopReason::kHostRequest, "stop requested"); }
+    const VmControl& control() const { return control_; }
+    GuestMemory& memory() { return *memory_; }
+    Bus& pio() { return pio_; }
+    Bus& mmio() { return mmio_; }
+    // Device state by device name, and back.
+    Json SaveDevices() const;
+    Status RestoreDevices(const Json& state);
+    // The device named (name), or nullptr.
+    std::shared_ptr<Device> FindDevice(std::string_view name) const;
+
+  private:
+    friend Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config);
+    Machine() = default;
+    VmControl control_;
+    Bus pio_{"port I/O"};
+    Bus mmio_{"MMIO"};
+    std::unique_ptr<Kvm> kvm_;
+    std::unique_ptr<GuestMemory> memory_;
+    std::unique_ptr<Vm> vm_;
+    std::vector<std::unique_ptr<Vcpu>> vcpus_;
+    std::vector<std::shared_ptr<Device>> devices_;
+};
+
+// Composes a Machine from (config): KVM, memory, VM, devices from the device
+// table, the boot image, then vCPUs in their boot state (BSP at the entry
+// point; APs wait for INIT/SIPI in the in-kernel LAPIC).
+Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config);
+
+// "512M", "2G", "1048576K" or plain MiB ("512") -> bytes; refuses garbage,
+// overflow and sizes that are not whole pages.
+Result<uint64_t> ParseMemorySize(const std::string& text);
+
+}  // namespace hvkit::hvmm

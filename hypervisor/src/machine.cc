@@ -1,0 +1,101 @@
+// Running a built machine: one thread per vCPU, a wait for the stop latch
+// (and, for the hvmm process, SIGINT/SIGTERM), then kick and join.
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "hvmm.h"
+
+namespace hvkit::hvmm {
+
+Machine::~Machine() = default;
+
+StopReason Machine::Run(bool handle_host_signals) {
+    sigset_t host_signals, old_mask;
+    sigemptyset(&host_signals);
+    UniqueFd sigfd;
+    if (handle_host_signals) {
+        sigaddset(&host_signals, SIGINT);
+        sigaddset(&host_signals, SIGTERM);
+        // Blocked before the vCPU threads start, so they inherit the mask and
+        // the signals arrive only through the signalfd.
+        pthread_sigmask(SIG_BLOCK, &host_signals, &old_mask);
+        sigfd = UniqueFd(signalfd(-1, &host_signals, SFD_CLOEXEC));
+    }
+    std::vector<std::thread> threads;
+    threads.reserve(vcpus_.size());
+    for (auto& vcpu : vcpus_) {
+        Vcpu* v = vcpu.get();
+        threads.emplace_back([this, v] { v->RunLoop(pio_, mmio_, control_); });
+    }
+    while (!control_.stop_requested()) {
+        pollfd fds[2] = {{control_.eventfd(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
+        int n = poll(fds, sigfd.valid() ? 2 : 1, -1);
+        if (n < 0 && errno != EINTR) {
+            control_.RequestStop(StopReason::kError, "poll on the stop latch failed");
+        }
+        if (sigfd.valid() && (fds[1].revents & POLLIN)) {
+            signalfd_siginfo info{};
+            if (read(sigfd.get(), &info, sizeof info) == sizeof info) {
+                control_.RequestStop(StopReason::kHostRequest,
+                                     std::string("received ") + strsignal(info.ssi_signo));
+            }
+        }
+    }
+    for (size_t i = 0; i < threads.size(); ++i) vcpus_[i]->Kick(threads[i].native_handle());
+    for (auto& t : threads) t.join();
+    if (handle_host_signals) pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+    return control_.reason();
+}
+
+Json Machine::SaveDevices() const {
+    Json state = Json::MakeObject();
+    for (const auto& d : devices_) state[d->name()] = d->Save();
+    return state;
+}
+
+Status Machine::RestoreDevices(const Json& state) {
+    if (!state.is_object()) {
+        return Error(ErrorCode::kMalformed, "saved device state is not an object");
+    }
+    for (const auto& [name, value] : state.as_object()) {
+        if (FindDevice(name) == nullptr) {
+            return Error(ErrorCode::kMalformed, "saved device state names device \"" + name +
+                                                    "\", which this machine lacks");
+        }
+    }
+    for (const auto& d : devices_) {
+        if (state.Find(d->name()) == nullptr) {
+            return Error(ErrorCode::kMalformed,
+                         "saved device state lacks device \"" + std::string(d->name()) + "\"");
+        }
+    }
+    // All or nothing: when a device refuses its state, the ones already
+    // restored get their previous state back.
+    Json previous = SaveDevices();
+    for (size_t i = 0; i < devices_.size(); ++i) {
+        Status st = devices_[i]->Restore(*state.Find(devices_[i]->name()));
+        if (!st.ok()) {
+            for (size_t j = 0; j < i; ++j) {
+                (void)devices_[j]->Restore(*previous.Find(devices_[j]->name()));
+            }
+            return st;
+        }
+    }
+    return Status::Ok();
+}
+
+std::shared_ptr<Device> Machine::FindDevice(std::string_view name) const {
+    for (const auto& d : devices_) {
+        if (d->name() == name) return d;
+    }
+    return nullptr;
+}
+
+}  // namespace hvkit::hvmm

@@ -1,0 +1,202 @@
+// hvmm: the hvkit VMM. `hvmm run` boots a Linux bzImage on KVM.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "hvkit/cli_args.h"
+#include "hvkit/fs.h"
+#include "hvmm.h"
+
+#ifndef HVKIT_VERSION_STRING
+#define HVKIT_VERSION_STRING "0.0.0"
+#endif
+
+namespace {
+
+using namespace hvkit;
+using namespace hvkit::hvmm;
+
+constexpr int kExitOk = 0;       // the guest reset or shut down
+constexpr int kExitFailure = 1;  // hvmm failed, or the guest crashed or triple-faulted
+constexpr int kExitUsage = 2;
+constexpr int kExitStopped = 3;        // stopped by SIGINT/SIGTERM
+constexpr int kExitNoHardwareKvm = 4;  // check-kvm: KVM works but cannot boot a stock kernel
+
+constexpr const char* kHelp = R"(usage: hvmm COMMAND [ARGS]
+
+The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
+
+  hvmm run --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]
+           [--cpus N] [--serial-log FILE] [--allow-pvm]
+      Boot a Linux bzImage (64-bit boot protocol). SIZE like 512M or 2G
+      (default 256M); N vCPUs (default 1). The serial console (COM1, ttyS0)
+      goes to stdout, or to FILE with --serial-log. A guest reset (reboot)
+      ends the VM. --allow-pvm boots even where /dev/kvm is PVM-backed,
+      which only a PVM-aware guest kernel survives.
+  hvmm check-kvm
+      Say whether /dev/kvm is usable and what backs it.
+  hvmm --version
+
+Exit status: 0 guest reset or shut down; 1 failure (hvmm error, guest crash
+or triple fault); 2 usage error; 3 stopped by SIGINT/SIGTERM; 4 (check-kvm)
+KVM works but cannot boot a stock kernel.
+)";
+
+int Fail(const Status& st) {
+    fprintf(stderr, "hvmm: %s\n", st.message().c_str());
+    return kExitFailure;
+}
+
+int Usage(const std::string& why) {
+    fprintf(stderr, "hvmm: %s\nTry 'hvmm --help'.\n", why.c_str());
+    return kExitUsage;
+}
+
+Result<std::vector<uint8_t>> ReadBinary(const std::string& what, const std::string& path,
+                                        size_t max) {
+    auto text = ReadFile(path, max);
+    if (!text.ok()) return text.status().WithContext(what);
+    return std::vector<uint8_t>(text->begin(), text->end());
+}
+
+// Writes every byte to (fd), retrying on EINTR and short writes.
+void WriteAll(int fd, std::span<const uint8_t> bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // the console is gone; the guest keeps running
+        done += static_cast<size_t>(n);
+    }
+}
+
+int CheckKvm() {
+    KvmHostFacts facts = ProbeKvmHostFacts();
+    KvmBackend backend = ClassifyKvmBackend(facts);
+    auto kvm = Kvm::Open();
+    if (!kvm.ok()) return Fail(kvm.status());
+    printf("/dev/kvm: usable; %s\n", DescribeKvmBackend(backend, facts).c_str());
+    if (backend != KvmBackend::kHardware) {
+        printf(
+            "a stock Linux kernel cannot boot here; use the test host "
+            "(tests/system/testhost.sh)\n");
+        return kExitNoHardwareKvm;
+    }
+    return kExitOk;
+}
+
+int Run(const std::vector<std::string>& argv) {
+    auto args = cli::ParseArgs(argv, {.value_options = {"--kernel", "--initrd", "--cmdline",
+                                                        "--mem", "--cpus", "--serial-log"},
+                                      .flags = {"--allow-pvm"},
+                                      .positional = 0});
+    if (!args.ok()) return Usage(args.status().message());
+    auto kernel_path = args->Required("--kernel");
+    auto initrd_path = args->One("--initrd");
+    auto cmdline = args->One("--cmdline");
+    auto mem = args->One("--mem");
+    auto cpus = args->One("--cpus");
+    auto serial_log = args->One("--serial-log");
+    for (const Status* st : {&kernel_path.status(), &initrd_path.status(), &cmdline.status(),
+                             &mem.status(), &cpus.status(), &serial_log.status()}) {
+        if (!st->ok()) return Usage(st->message());
+    }
+    MachineConfig config;
+    if (*mem) {
+        auto bytes = ParseMemorySize(**mem);
+        if (!bytes.ok()) return Usage(bytes.status().message());
+        config.memory_bytes = *bytes;
+    }
+    if (*cpus) {
+        auto n = cli::ParseInteger("--cpus", **cpus, 1, 4096);
+        if (!n.ok()) return Usage(n.status().message());
+        config.cpus = static_cast<uint32_t>(*n);
+    }
+    config.kernel_name = *kernel_path;
+    auto kernel = ReadBinary("kernel", *kernel_path, 512u << 20);
+    if (!kernel.ok()) return Fail(kernel.status());
+    config.kernel = std::move(*kernel);
+    if (*initrd_path) {
+        auto initrd = ReadBinary("initrd", **initrd_path, size_t{2} << 30);
+        if (!initrd.ok()) return Fail(initrd.status());
+        config.initrd = std::move(*initrd);
+    }
+    config.cmdline = cmdline->value_or("console=ttyS0 reboot=k panic=1");
+    // Check the image before KVM, so a wrong file is reported as such anywhere.
+    auto image = ParseBzImage(config.kernel, config.kernel_name);
+    if (!image.ok()) return Fail(image.status());
+
+    KvmHostFacts facts = ProbeKvmHostFacts();
+    KvmBackend backend = ClassifyKvmBackend(facts);
+    if (backend != KvmBackend::kHardware && !args->Has("--allow-pvm")) {
+        return Fail(Error(ErrorCode::kConflict,
+                          "/dev/kvm here is " + DescribeKvmBackend(backend, facts) +
+                              ": it cannot run a stock Linux kernel (64-bit supervisor code "
+                              "needs a PVM-aware kernel). Run hvmm inside the test host "
+                              "(tests/system/testhost.sh) or on a host with VMX/SVM; "
+                              "--allow-pvm boots anyway"));
+    }
+
+    UniqueFd log;
+    int serial_fd = STDOUT_FILENO;
+    if (*serial_log) {
+        log =
+            UniqueFd(open((*serial_log)->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        if (!log.valid()) {
+            return Fail(Error(ErrorCode::kIo,
+                              "cannot open serial log " + **serial_log + ": " + strerror(errno)));
+        }
+        serial_fd = log.get();
+    }
+    config.serial_sink = [serial_fd](std::span<const uint8_t> bytes) {
+        WriteAll(serial_fd, bytes);
+    };
+
+    auto machine = BuildMachine(config);
+    if (!machine.ok()) return Fail(machine.status());
+    StopReason reason = (*machine)->Run(/*handle_host_signals=*/true);
+    std::string detail = (*machine)->control().detail();
+    fprintf(stderr, "hvmm: VM stopped: %s (%s)\n", StopReasonName(reason), detail.c_str());
+    switch (reason) {
+        case StopReason::kGuestReset:
+        case StopReason::kGuestShutdown:
+            return kExitOk;
+        case StopReason::kHostRequest:
+            return kExitStopped;
+        default:
+            return kExitFailure;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return Usage("missing command");
+    std::string command = argv[1];
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    if (command == "--help" || command == "-h" || command == "help") {
+        fputs(kHelp, stdout);
+        return kExitOk;
+    }
+    if (command == "--version") {
+        printf("hvmm %s\n", HVKIT_VERSION_STRING);
+        return kExitOk;
+    }
+    for (const auto& arg : rest) {
+        if (arg == "--help" || arg == "-h") {
+            fputs(kHelp, stdout);
+            return kExitOk;
+        }
+    }
+    if (command == "run") return Run(rest);
+    if (command == "check-kvm") {
+        if (!rest.empty()) return Usage("check-kvm takes no arguments");
+        return CheckKvm();
+    }
+    return Usage("unknown command '" + command + "'");
+}

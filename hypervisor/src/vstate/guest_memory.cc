@@ -1,0 +1,105 @@
+// Guest RAM: one memfd, mapped once, cut into regions around the MMIO gap.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "arch/x86_64/layout.h"
+#include "hvmm.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+constexpr uint64_t kPageSize = 4096;
+
+std::string Hex(uint64_t value) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
+    return buf;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GuestMemory>> GuestMemory::Create(uint64_t size, std::string_view name) {
+    if (size == 0 || size % kPageSize != 0) {
+        return Error(ErrorCode::kInvalidArgument, "guest memory size " + std::to_string(size) +
+                                                      " is not a non-zero multiple of 4096 bytes");
+    }
+    if (size > layout::kMaxGuestMemory) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "guest memory size " + std::to_string(size >> 20) + " MiB exceeds hvmm's " +
+                         std::to_string(layout::kMaxGuestMemory >> 30) + " GiB limit");
+    }
+    std::unique_ptr<GuestMemory> mem(new GuestMemory());
+    std::string memfd_name(name);
+    mem->memfd_ = UniqueFd(memfd_create(memfd_name.c_str(), MFD_CLOEXEC));
+    if (!mem->memfd_.valid()) {
+        return Error(ErrorCode::kIo, std::string("memfd_create for guest RAM: ") + strerror(errno));
+    }
+    if (ftruncate(mem->memfd_.get(), static_cast<off_t>(size)) != 0) {
+        return Error(ErrorCode::kIo, "sizing guest RAM memfd to " + std::to_string(size) +
+                                         " bytes: " + strerror(errno));
+    }
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+                   mem->memfd_.get(), 0);
+    if (p == MAP_FAILED) {
+        return Error(ErrorCode::kIo, std::string("mapping guest RAM: ") + strerror(errno));
+    }
+    mem->mapping_ = static_cast<uint8_t*>(p);
+    mem->size_ = size;
+    uint64_t low = size < layout::kMmioGapStart ? size : layout::kMmioGapStart;
+    mem->regions_.push_back({0, low, 0, mem->mapping_});
+    if (size > low) {
+        mem->regions_.push_back({layout::kHighRamStart, size - low, low, mem->mapping_ + low});
+    }
+    return mem;
+}
+
+GuestMemory::~GuestMemory() {
+    if (mapping_ != nullptr) munmap(mapping_, size_);
+}
+
+uint64_t GuestMemory::low_ram_end() const {
+    return regions_.front().size;
+}
+
+Result<std::span<uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t len) {
+    if (len == 0) {
+        return Error(ErrorCode::kRefused, "guest memory access of 0 bytes at " + Hex(gpa));
+    }
+    uint64_t last = 0;
+    if (__builtin_add_overflow(gpa, len - 1, &last)) {
+        return Error(ErrorCode::kRefused, "guest memory range " + Hex(gpa) + " + " + Hex(len) +
+                                              " wraps past the end of the address space");
+    }
+    for (const MemoryRegion& r : regions_) {
+        // [gpa, last] inside [r.gpa, r.gpa + r.size - 1]; no sum can overflow here.
+        if (gpa >= r.gpa && last - r.gpa < r.size && gpa - r.gpa < r.size) {
+            return std::span<uint8_t>(r.host + (gpa - r.gpa), len);
+        }
+    }
+    return Error(ErrorCode::kRefused, "guest memory range [" + Hex(gpa) + ", " + Hex(last) +
+                                          "] is not inside guest RAM");
+}
+
+Result<std::span<const uint8_t>> GuestMemory::Slice(uint64_t gpa, uint64_t len) const {
+    auto slice = const_cast<GuestMemory*>(this)->Slice(gpa, len);
+    if (!slice.ok()) return slice.status();
+    return std::span<const uint8_t>(*slice);
+}
+
+Status GuestMemory::Write(uint64_t gpa, std::span<const uint8_t> bytes) {
+    HVKIT_ASSIGN_OR_RETURN(std::span<uint8_t> dst, Slice(gpa, bytes.size()));
+    memcpy(dst.data(), bytes.data(), bytes.size());
+    return Status::Ok();
+}
+
+Status GuestMemory::Read(uint64_t gpa, std::span<uint8_t> out) const {
+    HVKIT_ASSIGN_OR_RETURN(std::span<const uint8_t> src, Slice(gpa, out.size()));
+    memcpy(out.data(), src.data(), out.size());
+    return Status::Ok();
+}
+
+}  // namespace hvkit::hvmm
