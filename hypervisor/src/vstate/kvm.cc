@@ -2,10 +2,12 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "hvmm.h"
+#include "vstate/kvm_abi.h"
 
 namespace hvkit::hvmm {
 
@@ -63,11 +65,16 @@ Result<std::unique_ptr<Kvm>> Kvm::Open(const std::string& path) {
 Result<std::vector<kvm_cpuid_entry2>> Kvm::SupportedCpuid() const {
     // The kernel says E2BIG when the buffer is too small; grow and retry.
     for (uint32_t n = 128; n <= 4096; n *= 2) {
-        std::vector<uint8_t> buf(sizeof(kvm_cpuid2) + n * sizeof(kvm_cpuid_entry2));
-        auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.data());
-        cpuid->nent = n;
-        if (ioctl(fd_.get(), KVM_GET_SUPPORTED_CPUID, cpuid) == 0) {
-            return std::vector<kvm_cpuid_entry2>(cpuid->entries, cpuid->entries + cpuid->nent);
+        std::vector<uint8_t> buf(sizeof(KvmCpuidHeader) + n * sizeof(kvm_cpuid_entry2));
+        KvmCpuidHeader header{n, 0};
+        memcpy(buf.data(), &header, sizeof header);
+        if (ioctl(fd_.get(), kKvmGetSupportedCpuid, buf.data()) == 0) {
+            memcpy(&header, buf.data(), sizeof header);
+            if (header.nent > n) break;
+            std::vector<kvm_cpuid_entry2> entries(header.nent);
+            memcpy(entries.data(), buf.data() + sizeof header,
+                   header.nent * sizeof(kvm_cpuid_entry2));
+            return entries;
         }
         if (errno != E2BIG) {
             return Error(ErrorCode::kIo,
@@ -78,22 +85,24 @@ Result<std::vector<kvm_cpuid_entry2>> Kvm::SupportedCpuid() const {
 }
 
 Result<std::vector<uint32_t>> Kvm::MsrIndexList() const {
-    kvm_msr_list probe{};
-    probe.nmsrs = 0;
-    if (ioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, &probe) != 0 && errno != E2BIG) {
+    KvmMsrListHeader probe{0};
+    if (ioctl(fd_.get(), kKvmGetMsrIndexList, &probe) != 0 && errno != E2BIG) {
         return Error(ErrorCode::kIo, std::string("KVM_GET_MSR_INDEX_LIST: ") + strerror(errno));
     }
     if (probe.nmsrs > 65536) {
         return Error(ErrorCode::kTooLarge,
                      "KVM_GET_MSR_INDEX_LIST: implausible count " + std::to_string(probe.nmsrs));
     }
-    std::vector<uint8_t> buf(sizeof(kvm_msr_list) + probe.nmsrs * sizeof(uint32_t));
-    auto* list = reinterpret_cast<kvm_msr_list*>(buf.data());
-    list->nmsrs = probe.nmsrs;
-    if (ioctl(fd_.get(), KVM_GET_MSR_INDEX_LIST, list) != 0) {
+    std::vector<uint8_t> buf(sizeof(KvmMsrListHeader) + probe.nmsrs * sizeof(uint32_t));
+    KvmMsrListHeader header{probe.nmsrs};
+    memcpy(buf.data(), &header, sizeof header);
+    if (ioctl(fd_.get(), kKvmGetMsrIndexList, buf.data()) != 0) {
         return Error(ErrorCode::kIo, std::string("KVM_GET_MSR_INDEX_LIST: ") + strerror(errno));
     }
-    return std::vector<uint32_t>(list->indices, list->indices + list->nmsrs);
+    memcpy(&header, buf.data(), sizeof header);
+    std::vector<uint32_t> indices(std::min(header.nmsrs, probe.nmsrs));
+    memcpy(indices.data(), buf.data() + sizeof header, indices.size() * sizeof(uint32_t));
+    return indices;
 }
 
 }  // namespace hvkit::hvmm

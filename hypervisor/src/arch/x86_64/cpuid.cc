@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "hvmm.h"
+#include "vstate/kvm_abi.h"
 
 #ifndef HVKIT_VERSION_NUMBER
 #define HVKIT_VERSION_NUMBER 0
@@ -98,11 +99,11 @@ std::vector<kvm_cpuid_entry2> BuildVcpuCpuid(const std::vector<kvm_cpuid_entry2>
 }
 
 Status SetVcpuCpuid(int vcpu_fd, const std::vector<kvm_cpuid_entry2>& entries) {
-    std::vector<uint8_t> buf(sizeof(kvm_cpuid2) + entries.size() * sizeof(kvm_cpuid_entry2));
-    auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buf.data());
-    cpuid->nent = static_cast<uint32_t>(entries.size());
-    memcpy(cpuid->entries, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
-    if (ioctl(vcpu_fd, KVM_SET_CPUID2, cpuid) != 0) {
+    KvmCpuidHeader header{static_cast<uint32_t>(entries.size()), 0};
+    std::vector<uint8_t> buf(sizeof header + entries.size() * sizeof(kvm_cpuid_entry2));
+    memcpy(buf.data(), &header, sizeof header);
+    memcpy(buf.data() + sizeof header, entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+    if (ioctl(vcpu_fd, kKvmSetCpuid2, buf.data()) != 0) {
         return Error(ErrorCode::kIo, std::string("KVM_SET_CPUID2: ") + strerror(errno));
     }
     return Status::Ok();

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "hvmm.h"
+#include "vstate/kvm_abi.h"
 
 namespace hvkit::hvmm {
 
@@ -46,11 +47,11 @@ std::vector<kvm_msr_entry> BootMsrs(const std::vector<uint32_t>& supported) {
 
 Status SetMsrs(int vcpu_fd, const std::vector<kvm_msr_entry>& msrs) {
     if (msrs.empty()) return Status::Ok();
-    std::vector<uint8_t> buf(sizeof(kvm_msrs) + msrs.size() * sizeof(kvm_msr_entry));
-    auto* list = reinterpret_cast<kvm_msrs*>(buf.data());
-    list->nmsrs = static_cast<uint32_t>(msrs.size());
-    memcpy(list->entries, msrs.data(), msrs.size() * sizeof(kvm_msr_entry));
-    int set = ioctl(vcpu_fd, KVM_SET_MSRS, list);
+    KvmMsrsHeader header{static_cast<uint32_t>(msrs.size()), 0};
+    std::vector<uint8_t> buf(sizeof header + msrs.size() * sizeof(kvm_msr_entry));
+    memcpy(buf.data(), &header, sizeof header);
+    memcpy(buf.data() + sizeof header, msrs.data(), msrs.size() * sizeof(kvm_msr_entry));
+    int set = ioctl(vcpu_fd, kKvmSetMsrs, buf.data());
     if (set < 0) return Error(ErrorCode::kIo, std::string("KVM_SET_MSRS: ") + strerror(errno));
     if (static_cast<size_t>(set) < msrs.size()) {
         char name[16];
