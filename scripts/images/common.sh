@@ -86,22 +86,19 @@ copy_module() {
     echo "${out##*/}"
 }
 
-# copy_binary_with_libs ROOT FILE...: copies each FILE (an executable or
-# shared object) to the same path below ROOT, with every shared library ldd
-# names and the dynamic loader, so FILE runs inside ROOT.
-copy_binary_with_libs() {
+# copy_libraries ROOT FILE...: copies every shared library ldd names for
+# each FILE, and the dynamic loader, to the same paths below ROOT, so FILE
+# runs inside ROOT. Static executables need nothing.
+copy_libraries() {
     local root=$1; shift
     local f lib
     for f in "$@"; do
-        [ -f "$f" ] || die "extra binary '$f' does not exist"
-        f=$(readlink -f "$f")
-        install -D -m 0755 "$f" "$root$f"
-        # ldd prints "name => /path (addr)" or "/path (addr)" for the loader;
-        # "not a dynamic executable" (static binaries) leaves nothing to copy.
+        # ldd prints "name => /path (addr)", or "/path (addr)" for the loader;
+        # a static executable gives "not a dynamic executable" and no path.
         while read -r lib; do
             [ -n "$lib" ] || continue
-            install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
-        done < <(ldd "$f" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p')
+            [ -e "$root$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$root$lib"
+        done < <(ldd "$f" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' | LC_ALL=C sort -u)
     done
 }
 

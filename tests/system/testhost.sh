@@ -38,7 +38,7 @@ results=""
 
 say() { echo "testhost: $*" >&2; }
 usage() {
-    sed -n '3,3p' "$0" | sed 's/^# *//' >&2
+    sed -n '4p' "$0" | sed 's/^# *//' >&2
     exit 2
 }
 
@@ -129,12 +129,13 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 t0=$(now)
 
 if [ "$mode" = direct ]; then
-    say "path: direct — this machine's /dev/kvm runs unmodified guests ($reason)"
+    say "path: direct, COMMAND runs on this machine ($reason)"
     say "results: $results"
     : >"$results/started"
-    rc=0
-    timeout -k 10 "$timeout" /bin/bash "$results/run.sh" </dev/null 2>&1 | tee "$results/output.log" || true
+    set +e
+    timeout -k 10 "$timeout" /bin/bash "$results/run.sh" </dev/null 2>&1 | tee "$results/output.log"
     rc=${PIPESTATUS[0]}
+    set -e
     echo "$rc" >"$results/exit-status"
     t1=$(now)
     printf 'path=direct\nboot_to_command_s=0\nwhole_run_s=%s\n' "$(elapsed "$t0" "$t1")" >"$results/timing"
@@ -144,7 +145,7 @@ if [ "$mode" = direct ]; then
 fi
 
 # --- the test host -----------------------------------------------------------
-say "path: test host (QEMU TCG + nested kvm_amd) — $reason"
+say "path: test host, a QEMU TCG VM with nested kvm_amd ($reason)"
 image_env=${HVKIT_IMAGE_DIR:-$repo/build/images}/testhost/testhost.env
 if [ ! -f "$image_env" ]; then
     say "no test host image yet; building it (scripts/images/build-testhost-initramfs.sh)"
