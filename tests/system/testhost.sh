@@ -2,6 +2,7 @@
 # testhost.sh — run a command where a stock Linux guest can be booted with KVM.
 #
 #   tests/system/testhost.sh [--timeout S] [--results DIR] [--mode auto|direct|vm] -- COMMAND...
+#   tests/system/testhost.sh --shell     # a shell in the test host on this terminal
 #
 # If this machine's /dev/kvm runs unmodified guests (hardware virtualization),
 # COMMAND runs here directly. Otherwise (PVM-backed KVM, no /dev/kvm) it runs
@@ -35,6 +36,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 timeout=${HVKIT_TESTHOST_TIMEOUT:-600}
 mode=${HVKIT_TESTHOST_MODE:-auto}
 results=""
+shell=""
 
 say() { echo "testhost: $*" >&2; }
 usage() {
@@ -47,12 +49,13 @@ while (($#)); do
         --timeout) timeout=${2:?}; shift 2 ;;
         --results) results=${2:?}; shift 2 ;;
         --mode) mode=${2:?}; shift 2 ;;
+        --shell) shell=1; mode=vm; shift ;;
         --) shift; break ;;
         -h | --help) usage ;;
         *) say "unknown option '$1'"; usage ;;
     esac
 done
-(($#)) || { say "no COMMAND after --"; usage; }
+(($# || shell)) || { say "no COMMAND after --"; usage; }
 [[ $timeout =~ ^[0-9]+$ ]] || { say "--timeout takes whole seconds, not '$timeout'"; exit 2; }
 
 # --- which path: direct or the test host -------------------------------------
@@ -98,10 +101,18 @@ case $mode in
 esac
 
 # --- the results directory and the command script ---------------------------
-if [ -n "$results" ]; then
+# A given directory is emptied first (a stale exit-status must never pass for
+# this run's), but only if it is empty or one this script made.
+if [ -n "$shell" ]; then
+    :
+elif [ -n "$results" ]; then
     mkdir -p "$results"
     results=$(cd "$results" && pwd)
-    rm -rf "${results:?}"/{run.sh,output.log,exit-status,exit-status.tmp,started,serial.log,timing}
+    if [ -n "$(ls -A "$results")" ] && [ ! -e "$results/.hvkit-testhost" ]; then
+        say "--results $results: not empty and not a results directory of testhost.sh; refusing to empty it"
+        exit 2
+    fi
+    find "$results" -mindepth 1 -delete
 else
     results=$(mktemp -d "${TMPDIR:-/tmp}/hvkit-testhost.XXXXXX")
 fi
@@ -109,20 +120,23 @@ case $results in
     *[[:space:],]*) say "results directory '$results' has a space or comma (kernel command line, QEMU options): use another"; exit 2 ;;
 esac
 
-{
-    echo "#!/bin/bash"
-    echo "# Written by tests/system/testhost.sh: the command, its environment and directory."
-    while read -r name; do
-        if [[ $name =~ ^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR|HVKIT_.*|GTEST_.*|[A-Z]+SAN_OPTIONS|CTEST_.*)$ ]]; then
-            printf 'export %s=%q\n' "$name" "${!name}"
-        fi
-    done < <(compgen -e | LC_ALL=C sort)
-    printf 'export HVKIT_TESTHOST=%q HVKIT_RESULTS=%q\n' "$mode" "$results"
-    printf 'cd %q || exit 125\n' "$PWD"
-    printf 'exec'
-    printf ' %q' "$@"
-    printf '\n'
-} >"$results/run.sh"
+if [ -z "$shell" ]; then
+    : >"$results/.hvkit-testhost"
+    {
+        echo "#!/bin/bash"
+        echo "# Written by tests/system/testhost.sh: the command, its environment and directory."
+        while read -r name; do
+            if [[ $name =~ ^(PATH|HOME|USER|LOGNAME|LANG|LC_[A-Z]+|TZ|TMPDIR|HVKIT_.*|GTEST_.*|[A-Z]+SAN_OPTIONS|CTEST_.*)$ ]]; then
+                printf 'export %s=%q\n' "$name" "${!name}"
+            fi
+        done < <(compgen -e | LC_ALL=C sort)
+        printf 'export HVKIT_TESTHOST=%q HVKIT_RESULTS=%q\n' "$mode" "$results"
+        printf 'cd %q || exit 125\n' "$PWD"
+        printf 'exec'
+        printf ' %q' "$@"
+        printf '\n'
+    } >"$results/run.sh"
+fi
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -155,6 +169,20 @@ fi
 . "$image_env"
 command -v qemu-system-x86_64 >/dev/null || { say "no qemu-system-x86_64: run scripts/setup.sh"; exit 125; }
 
+qemu_args=(
+    -accel tcg -cpu max -m "${HVKIT_TESTHOST_MEM:-2048}" -smp "${HVKIT_TESTHOST_CPUS:-2}"
+    -nodefaults -no-user-config -display none -no-reboot
+    -kernel "$TESTHOST_KERNEL" -initrd "$TESTHOST_INITRD"
+    -virtfs local,path=/,mount_tag=hvkit_root,security_model=none,readonly=on,multidevs=remap
+)
+# shellcheck disable=SC2206
+qemu_args+=(${HVKIT_TESTHOST_QEMU_ARGS:-})
+if [ -n "$shell" ]; then
+    say "a shell in the test host's chroot; leaving it powers the test host off (Ctrl-A X quits QEMU)"
+    exec qemu-system-x86_64 "${qemu_args[@]}" -serial mon:stdio \
+        -append "console=ttyS0 panic=-1 hvkit.shell=1 hvkit.modules=$TESTHOST_MODULES"
+fi
+
 serial=$results/serial.log
 say "serial log: $serial"
 say "results: $results"
@@ -167,13 +195,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-qemu-system-x86_64 \
-    -accel tcg -cpu max -m "${HVKIT_TESTHOST_MEM:-2048}" -smp "${HVKIT_TESTHOST_CPUS:-2}" \
-    -nodefaults -no-user-config -display none -no-reboot ${HVKIT_TESTHOST_QEMU_ARGS:-} \
+qemu-system-x86_64 "${qemu_args[@]}" \
     -serial "file:$serial" \
-    -kernel "$TESTHOST_KERNEL" -initrd "$TESTHOST_INITRD" \
     -append "console=ttyS0 panic=-1 hvkit.results=$results hvkit.modules=$TESTHOST_MODULES" \
-    -virtfs local,path=/,mount_tag=hvkit_root,security_model=none,readonly=on,multidevs=remap \
     -virtfs "local,path=$results,mount_tag=hvkit_results,security_model=none,multidevs=remap" \
     </dev/null >"$results/qemu.log" 2>&1 &
 qemu_pid=$!
