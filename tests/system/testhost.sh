@@ -108,7 +108,7 @@ if [ -n "$shell" ]; then
 elif [ -n "$results" ]; then
     mkdir -p "$results"
     results=$(cd "$results" && pwd)
-    if [ -n "$(ls -A "$results")" ] && [ ! -e "$results/.hvkit-testhost" ]; then
+    if [ -n "$(ls -A "$results")" ] && [ ! -e "$results/.hvkit-testhost" ] && [ ! -e "$results/run.sh" ]; then
         say "--results $results: not empty and not a results directory of testhost.sh; refusing to empty it"
         exit 2
     fi
