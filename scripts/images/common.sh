@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the image builders in scripts/images/ (sourced, not run).
 #
 # Paths: every output lives under HVKIT_IMAGE_DIR (default: the repository's
@@ -54,10 +55,10 @@ resolve_modules() {
     fi
     _visit() {
         local n=${1//-/_} dep
-        [ "${state[$n]:-}" = done ] && return 0
+        [ "${state[$n]:-}" = "done" ] && return 0
         [ "${state[$n]:-}" = active ] && die "module dependency cycle through $n"
         if [ -z "${path_of[$n]:-}" ]; then
-            [ -n "${builtin[$n]:-}" ] && { state[$n]=done; return 0; }
+            [ -n "${builtin[$n]:-}" ] && { state[$n]="done"; return 0; }
             die "module '$n' is neither in $dir/kernel nor built in: check the name"
         fi
         state[$n]=active
@@ -65,7 +66,7 @@ resolve_modules() {
         deps_line=$(modinfo -F depends "${path_of[$n]}") || die "modinfo failed on ${path_of[$n]}"
         IFS=, read -ra deps <<<"$deps_line"
         for dep in "${deps[@]}"; do [ -n "$dep" ] && _visit "$dep"; done
-        state[$n]=done
+        state[$n]="done"
         echo "${path_of[$n]}"
     }
     for name in "$@"; do _visit "$name"; done

@@ -169,6 +169,7 @@ fi
 . "$image_env"
 command -v qemu-system-x86_64 >/dev/null || { say "no qemu-system-x86_64: run scripts/setup.sh"; exit 125; }
 
+# shellcheck disable=SC2054 # commas inside QEMU option values
 qemu_args=(
     -accel tcg -cpu max -m "${HVKIT_TESTHOST_MEM:-2048}" -smp "${HVKIT_TESTHOST_CPUS:-2}"
     -nodefaults -no-user-config -display none -no-reboot
