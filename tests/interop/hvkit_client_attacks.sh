@@ -9,29 +9,14 @@
 set -euo pipefail
 hvrepo=$1
 client=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/hvkit-attacks-XXXXXX")
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 repo=$work/repo
 "$hvrepo" init "$repo" >/dev/null
 head -c 200000 /dev/urandom >"$work/pkg.bin"
 "$hvrepo" add "$repo" "$work/pkg.bin" --name hv/pkg.bin >/dev/null
 "$hvrepo" publish "$repo" >/dev/null
-"$hvrepo" serve "$repo" --quiet >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-for _ in $(seq 100); do
-    grep -q '^  targets:' "$work/serve.out" 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || fail "hvrepo serve exited: $(cat "$work/serve.err")"
-    sleep 0.1
-done
-metadata_url=$(awk '/^  metadata:/ {print $2}' "$work/serve.out")
-targets_url=$(awk '/^  targets:/ {print $2}' "$work/serve.out")
+start_hvrepo_serve "$hvrepo" "$repo"
 
 meta=$work/client/metadata
 "$client" --metadata-dir "$meta" init "$repo/metadata/1.root.json"

@@ -9,14 +9,7 @@
 set -euo pipefail
 client=$1
 interop=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/hvkit-interop-XXXXXX")
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 if [ ! -d "$interop/node_modules/@tufjs/models" ]; then
     fail "@tufjs/models is not installed: run scripts/setup.sh (npm ci in tests/interop)"
@@ -27,13 +20,7 @@ head -c 200000 /dev/urandom >"$work/payload.bin"
 node "$interop/tufjs_repository.mjs" --dir "$work/repo" --target-file "$work/payload.bin" \
     --target-name "$name"
 
-node "$interop/static_server.mjs" "$work/repo" >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do
-    grep -q '^serving' "$work/server.out" 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || fail "static server exited: $(cat "$work/server.err")"
-    sleep 0.1
-done
+start_server '^serving' node "$interop/static_server.mjs" "$work/repo"
 base=$(awk '/^serving/ {print $2}' "$work/server.out")
 [ -n "$base" ] || fail "the static server printed no URL"
 

@@ -10,14 +10,7 @@
 set -euo pipefail
 hvrepo=$1
 interop=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/hvkit-interop-XXXXXX")
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 
 if [ ! -d "$interop/node_modules/tuf-js" ]; then
     fail "tuf-js is not installed: run scripts/setup.sh (npm ci in tests/interop)"
@@ -30,16 +23,7 @@ head -c 300000 /dev/urandom >"$work/hvmm.bin"
     --custom '{"component":"hypervisor"}' >/dev/null
 "$hvrepo" publish "$repo" >/dev/null
 
-"$hvrepo" serve "$repo" --quiet >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-for _ in $(seq 100); do
-    grep -q '^  targets:' "$work/serve.out" 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || fail "hvrepo serve exited: $(cat "$work/serve.err")"
-    sleep 0.1
-done
-metadata_url=$(awk '/^  metadata:/ {print $2}' "$work/serve.out")
-targets_url=$(awk '/^  targets:/ {print $2}' "$work/serve.out")
-[ -n "$metadata_url" ] && [ -n "$targets_url" ] || fail "hvrepo serve printed no URLs"
+start_hvrepo_serve "$hvrepo" "$repo"
 echo "hvrepo serves metadata at $metadata_url, targets at $targets_url"
 # The repository's private keys sit beside metadata/ and targets/: never served.
 key_file=$(find "$repo/keys" -name '*.json' | head -n 1)
