@@ -6,11 +6,7 @@
 # its hooks (one runs an extra binary with its copied libraries) and powers
 # off. Times the boot to "hvkit-guest: init reached".
 set -euo pipefail
-fail() {
-    echo "FAIL: $*"
-    [ ! -f "${serial:-}" ] || { echo "--- last lines of $serial"; tail -n 30 "$serial"; }
-    exit 1
-}
+source "$(dirname "$0")/../guest-boot.sh"
 for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_DISK HVKIT_GUEST_CMDLINE; do
     [ -n "${!v:-}" ] || fail "$v is not set (HVKIT_GUEST_ENV names the guest image's guest.env)"
 done
@@ -29,16 +25,9 @@ qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 \
 qemu=$!
 trap 'kill $qemu 2>/dev/null || true' EXIT
 
-reached=""
-while kill -0 "$qemu" 2>/dev/null; do
-    if [ -z "$reached" ] && grep -q '^hvkit-guest: init reached' "$serial" 2>/dev/null; then
-        reached=$(date +%s.%N)
-    fi
-    sleep 0.2
-done
-wait "$qemu" || fail "QEMU exited with status $? ($(cat "$HVKIT_SCENARIO_DIR/qemu.log"))"
-t1=$(date +%s.%N)
-[ -n "$reached" ] || { grep -q '^hvkit-guest: init reached' "$serial" && reached=$t1; } || fail "the guest never printed 'hvkit-guest: init reached'"
+wait_for_guest "$qemu"
+[ "$status" = 0 ] || fail "QEMU exited with status $status ($(cat "$HVKIT_SCENARIO_DIR/qemu.log"))"
+[ -n "$reached" ] || fail "the guest never printed 'hvkit-guest: init reached'"
 
 tr -d '\r' <"$serial" >"$serial.txt"
 grep '^hvkit-guest' "$serial.txt"
@@ -51,8 +40,6 @@ for line in \
     'hvkit-guest: poweroff now'; do
     grep -qxF "$line" "$serial.txt" || fail "the guest did not print '$line'"
 done
-to_init=$(awk -v a="$t0" -v b="$reached" 'BEGIN { printf "%.1f", b - a }')
-total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-printf 'guest_to_init_s=%s\nguest_total_s=%s\n' "$to_init" "$total" >"$HVKIT_SCENARIO_DIR/timing"
+record_timing guest "$t0"
 echo "guest reached init $to_init s after QEMU started; powered off at $total s"
 echo "PASS"

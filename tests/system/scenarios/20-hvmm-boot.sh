@@ -6,11 +6,7 @@
 # which ends hvmm with status 0. Times hvmm start to init, as
 # 10-qemu-guest.sh does for QEMU (side by side in the same run).
 set -euo pipefail
-fail() {
-    echo "FAIL: $*"
-    [ ! -f "${serial:-}" ] || { echo "--- last lines of $serial"; tail -n 30 "$serial"; }
-    exit 1
-}
+source "$(dirname "$0")/../guest-boot.sh"
 for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR; do
     [ -n "${!v:-}" ] || fail "$v is not set"
 done
@@ -27,19 +23,9 @@ t0=$(date +%s.%N)
 vmm=$!
 trap 'kill $vmm 2>/dev/null || true' EXIT
 
-reached=""
-while kill -0 "$vmm" 2>/dev/null; do
-    if [ -z "$reached" ] && grep -q '^hvkit-guest: init reached' "$serial" 2>/dev/null; then
-        reached=$(date +%s.%N)
-    fi
-    sleep 0.2
-done
-status=0
-wait "$vmm" || status=$?
-t1=$(date +%s.%N)
+wait_for_guest "$vmm"
 [ "$status" = 0 ] || fail "hvmm exited with status $status: $(cat "$HVKIT_SCENARIO_DIR/hvmm.log")"
-[ -n "$reached" ] || { grep -q '^hvkit-guest: init reached' "$serial" && reached=$t1; } ||
-    fail "the guest never printed 'hvkit-guest: init reached'"
+[ -n "$reached" ] || fail "the guest never printed 'hvkit-guest: init reached'"
 
 tr -d '\r' <"$serial" >"$serial.txt"
 grep '^hvkit-guest' "$serial.txt"
@@ -49,8 +35,6 @@ grep -qxF 'hvkit-guest: hook 10-selfcheck exited with status 0' "$serial.txt" ||
     fail "the guest's hook did not run to completion"
 grep -q 'guest reset' "$HVKIT_SCENARIO_DIR/hvmm.log" ||
     fail "hvmm did not report the guest's reset: $(cat "$HVKIT_SCENARIO_DIR/hvmm.log")"
-to_init=$(awk -v a="$t0" -v b="$reached" 'BEGIN { printf "%.1f", b - a }')
-total=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-printf 'hvmm_to_init_s=%s\nhvmm_total_s=%s\n' "$to_init" "$total" >"$HVKIT_SCENARIO_DIR/timing"
+record_timing hvmm "$t0"
 echo "hvmm: guest reached init $to_init s after hvmm started; reset at $total s"
 echo "PASS"

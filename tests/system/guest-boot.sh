@@ -1,0 +1,38 @@
+# Shared by the scenarios that boot a guest (sourced, not run): `fail` with
+# the end of the guest's serial log, waiting for a VMM to end while noting
+# when the guest reached init, and the timing record.
+#
+# Set `serial` (the guest's serial log) before calling these.
+fail() {
+    echo "FAIL: $*"
+    [ ! -f "${serial:-}" ] || { echo "--- last lines of $serial"; tail -n 30 "$serial"; }
+    exit 1
+}
+
+# wait_for_guest PID: waits for the VMM process PID to end; sets `reached`
+# (when "hvkit-guest: init reached" appeared on the serial log, or empty),
+# `ended` and `status` (the VMM's exit status).
+wait_for_guest() {
+    local pid=$1
+    reached=""
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ -z "$reached" ] && grep -q '^hvkit-guest: init reached' "$serial" 2>/dev/null; then
+            reached=$(date +%s.%N)
+        fi
+        sleep 0.2
+    done
+    status=0
+    wait "$pid" || status=$?
+    ended=$(date +%s.%N)
+    if [ -z "$reached" ] && grep -q '^hvkit-guest: init reached' "$serial" 2>/dev/null; then
+        reached=$ended
+    fi
+}
+
+# record_timing PREFIX START: writes PREFIX_to_init_s and PREFIX_total_s to
+# $HVKIT_SCENARIO_DIR/timing and sets `to_init` and `total` (seconds).
+record_timing() {
+    to_init=$(awk -v a="$2" -v b="$reached" 'BEGIN { printf "%.1f", b - a }')
+    total=$(awk -v a="$2" -v b="$ended" 'BEGIN { printf "%.1f", b - a }')
+    printf '%s_to_init_s=%s\n%s_total_s=%s\n' "$1" "$to_init" "$1" "$total" >"$HVKIT_SCENARIO_DIR/timing"
+}
