@@ -37,13 +37,32 @@ constexpr int kDeadlineMs = 1000;                // emulation needs ~2 s for the
 constexpr double kDirectLimitMs = 250.0;         // hardware needs a few ms
 
 // Real mode: mov ecx, N; 1: dec ecx; jnz 1b; out 0x10, al; hlt
-const std::vector<std::uint8_t> kRealModeLoop = {
-    0x66, 0xb9, kLoopCount & 0xff, (kLoopCount >> 8) & 0xff, (kLoopCount >> 16) & 0xff, kLoopCount >> 24,
-    0x66, 0x49, 0x75, 0xfc, 0xe6, 0x10, 0xf4};
+const std::vector<std::uint8_t> kRealModeLoop = {0x66,
+                                                 0xb9,
+                                                 kLoopCount & 0xff,
+                                                 (kLoopCount >> 8) & 0xff,
+                                                 (kLoopCount >> 16) & 0xff,
+                                                 kLoopCount >> 24,
+                                                 0x66,
+                                                 0x49,
+                                                 0x75,
+                                                 0xfc,
+                                                 0xe6,
+                                                 0x10,
+                                                 0xf4};
 // Long mode: mov ecx, N; 1: dec ecx; jnz 1b; out 0x11, al; hlt
-const std::vector<std::uint8_t> kLongModeLoop = {
-    0xb9, kLoopCount & 0xff, (kLoopCount >> 8) & 0xff, (kLoopCount >> 16) & 0xff, kLoopCount >> 24,
-    0xff, 0xc9, 0x75, 0xfc, 0xe6, 0x11, 0xf4};
+const std::vector<std::uint8_t> kLongModeLoop = {0xb9,
+                                                 kLoopCount & 0xff,
+                                                 (kLoopCount >> 8) & 0xff,
+                                                 (kLoopCount >> 16) & 0xff,
+                                                 kLoopCount >> 24,
+                                                 0xff,
+                                                 0xc9,
+                                                 0x75,
+                                                 0xfc,
+                                                 0xe6,
+                                                 0x11,
+                                                 0xf4};
 
 class Fd {
   public:
@@ -71,13 +90,15 @@ struct StepResult {
 // real mode at CS:IP 0:kCodeAddr, or 64-bit CPL 0 with the first 2 MiB
 // identity-mapped. Succeeds when the vCPU exits on an OUT to (port) within
 // the deadline; reports the time KVM_RUN took either way.
-StepResult run_guest(int kvm, const std::vector<std::uint8_t>& code, bool long_mode, std::uint16_t port) {
+StepResult run_guest(int kvm, const std::vector<std::uint8_t>& code, bool long_mode,
+                     std::uint16_t port) {
     StepResult r;
     Fd vm(ioctl(kvm, KVM_CREATE_VM, 0));
     if (vm.get() < 0) return {false, 0, std::string("KVM_CREATE_VM: ") + std::strerror(errno)};
     ioctl(vm.get(), KVM_SET_TSS_ADDR, 0xfffbd000UL);  // VMX real mode needs it; harmless elsewhere
 
-    void* mem = mmap(nullptr, kGuestMemSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* mem =
+        mmap(nullptr, kGuestMemSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return {false, 0, "mmap guest memory failed"};
     auto* bytes = static_cast<std::uint8_t*>(mem);
     std::memcpy(bytes + kCodeAddr, code.data(), code.size());
@@ -94,9 +115,10 @@ StepResult run_guest(int kvm, const std::vector<std::uint8_t>& code, bool long_m
 
     Fd vcpu(ioctl(vm.get(), KVM_CREATE_VCPU, 0));
     int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
-    void* run_map = vcpu.get() < 0 || run_size <= 0
-                        ? MAP_FAILED
-                        : mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.get(), 0);
+    void* run_map =
+        vcpu.get() < 0 || run_size <= 0
+            ? MAP_FAILED
+            : mmap(nullptr, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.get(), 0);
     if (run_map == MAP_FAILED) {
         munmap(mem, kGuestMemSize);
         return {false, 0, std::string("KVM_CREATE_VCPU/mmap: ") + std::strerror(errno)};
@@ -130,9 +152,9 @@ StepResult run_guest(int kvm, const std::vector<std::uint8_t>& code, bool long_m
         sregs.cs = cs;
         sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = ds;
         sregs.cr3 = kPml4Addr;
-        sregs.cr4 = 1u << 5;                           // PAE
+        sregs.cr4 = 1u << 5;                             // PAE
         sregs.cr0 = (1u << 0) | (1u << 4) | (1u << 31);  // PE, ET, PG
-        sregs.efer = (1u << 8) | (1u << 10);           // LME, LMA
+        sregs.efer = (1u << 8) | (1u << 10);             // LME, LMA
     } else {
         sregs.cs.base = 0;
         sregs.cs.selector = 0;
@@ -153,7 +175,8 @@ StepResult run_guest(int kvm, const std::vector<std::uint8_t>& code, bool long_m
         int err = errno;
         itimerval off{};
         setitimer(ITIMER_REAL, &off, nullptr);
-        r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+        r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                   .count();
         if (rc < 0 && err == EINTR) {
             r.detail = "still running at the " + std::to_string(kDeadlineMs) + " ms deadline";
         } else if (rc < 0) {
@@ -196,10 +219,11 @@ int main() {
         bool long_mode;
         std::uint16_t port;
     };
-    for (const Step& step : {Step{"real mode", kRealModeLoop, false, 0x10}, Step{"long mode", kLongModeLoop, true, 0x11}}) {
+    for (const Step& step : {Step{"real mode", kRealModeLoop, false, 0x10},
+                             Step{"long mode", kLongModeLoop, true, 0x11}}) {
         StepResult r = run_guest(kvm.get(), step.code, step.long_mode, step.port);
-        std::printf("kvm-probe: %s loop (%u instructions): %.1f ms%s%s\n", step.name, 2 * kLoopCount, r.ms,
-                    r.detail.empty() ? "" : ": ", r.detail.c_str());
+        std::printf("kvm-probe: %s loop (%u instructions): %.1f ms%s%s\n", step.name,
+                    2 * kLoopCount, r.ms, r.detail.empty() ? "" : ": ", r.detail.c_str());
         direct = direct && r.ok;
     }
     std::printf("kvm-probe: verdict: %s\n", direct ? "direct" : "testhost");

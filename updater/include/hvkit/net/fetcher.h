@@ -28,7 +28,7 @@ struct FetchOptions {
 };
 
 class Fetcher {
-public:
+  public:
     virtual ~Fetcher() = default;
 
     // The body of (url), at most (options.max_bytes) bytes. kNotFound for a
