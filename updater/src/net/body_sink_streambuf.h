@@ -8,12 +8,19 @@
 // step from the socket, so at most one step is in memory, and a refused write
 // aborts the transfer. Included only by http_transfer.cc (cpprestsdk headers
 // are heavy).
+//
+// Lifetime: cpprestsdk's request context (through the request and the
+// response), the continuations it has pending and the caller all hold the sink
+// by shared_ptr, so the sink is destroyed only once cpprestsdk is completely
+// done with the request. Make() reports that moment; RequestOnce waits for it.
 #pragma once
 
 #include <cpprest/astreambuf.h>
 #include <pplx/pplxtasks.h>
 
 #include <atomic>
+#include <cstdint>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -25,8 +32,23 @@ namespace hvkit::net {
 class BodySinkStreambuf final
     : public concurrency::streams::details::streambuf_state_manager<uint8_t> {
   public:
-    explicit BodySinkStreambuf(BodyHandler handler)
-        : streambuf_state_manager<uint8_t>(std::ios_base::out), handler_(std::move(handler)) {}
+    // A sink for (handler). (*destroyed) becomes ready when the sink has been
+    // destroyed, that is when nothing holds it any more.
+    static std::shared_ptr<BodySinkStreambuf> Make(BodyHandler handler,
+                                                   std::future<void>* destroyed) {
+        auto signal = std::make_shared<std::promise<void>>();
+        *destroyed = signal->get_future();
+        return std::shared_ptr<BodySinkStreambuf>(new BodySinkStreambuf(std::move(handler)),
+                                                  [signal](BodySinkStreambuf* sink) {
+                                                      delete sink;
+                                                      signal->set_value();
+                                                  });
+    }
+
+    ~BodySinkStreambuf() override { alive_.fetch_sub(1); }
+
+    // Sinks not yet destroyed, in the whole process.
+    static int64_t alive() { return alive_.load(); }
 
     // Lets body pieces through to the handler (those waiting and those to come).
     void Open() {
@@ -77,7 +99,6 @@ class BodySinkStreambuf final
             [self, ptr, count] { return self->DeliverAsTask(ptr, count); });
     }
     pplx::task<int_type> _putc(uint8_t ch) override {
-        auto self = std::static_pointer_cast<BodySinkStreambuf>(shared_from_this());
         auto byte = std::make_shared<uint8_t>(ch);
         return _putn(byte.get(), 1).then([byte](size_t) { return static_cast<int_type>(*byte); });
     }
@@ -98,6 +119,11 @@ class BodySinkStreambuf final
     void _commit(size_t) override {}
 
   private:
+    explicit BodySinkStreambuf(BodyHandler handler)
+        : streambuf_state_manager<uint8_t>(std::ios_base::out), handler_(std::move(handler)) {
+        alive_.fetch_add(1);
+    }
+
     // Calls the handler under the lock, so Close() waits for a delivery in
     // progress; a refusal becomes a failed task, which makes cpprestsdk abort.
     pplx::task<size_t> DeliverAsTask(const uint8_t* ptr, size_t count) {
@@ -127,6 +153,8 @@ class BodySinkStreambuf final
     Status failure_;
     std::atomic<bool> armed_{false};
     pplx::task_completion_event<void> gate_;
+
+    static inline std::atomic<int64_t> alive_{0};
 };
 
 }  // namespace hvkit::net

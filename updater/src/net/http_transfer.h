@@ -59,7 +59,17 @@ struct TransferResult {
 // (on_head) and then, if it says so, its body to (on_body). Chunked responses
 // are refused (kRefused): cpprestsdk would buffer each chunk whole before
 // hvkit could apply a size cap. Never throws.
+//
+// When it returns, cpprestsdk holds nothing of the transfer any more: the
+// request contexts it made (sockets, timers, connection pools) are destroyed
+// and on_body is released, so nothing of it overlaps the caller's next step
+// or the process exiting.
 TransferResult RunTransfer(const TransferRequest& request, const HeadHandler& on_head,
                            const BodyHandler& on_body);
+
+// The transfers whose state cpprestsdk still holds, in the whole process. As
+// RunTransfer returns only once its own is released, this is 0 whenever no
+// RunTransfer call is in progress. For tests.
+int64_t TransfersHeldByHttpLibrary();
 
 }  // namespace hvkit::net
