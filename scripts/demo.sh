@@ -70,7 +70,8 @@ find "$WORK/client/installed" -type f | sed "s|$WORK/client/installed/|  install
 step "an attacker tampers with the package on the mirror"
 TARGET_FILE=$(find "$WORK/repo/targets" -name '*hvkit-demo.hvpkg')
 cp "$TARGET_FILE" "$WORK/original.hvpkg"
-printf 'X' | dd of="$TARGET_FILE" bs=1 seek=100 conv=notrunc status=none
+OLD_BYTE=$(od -An -tu1 -j 100 -N1 "$TARGET_FILE" | tr -d ' ')
+printf "\\$(printf '%03o' $((255 - OLD_BYTE)))" | dd of="$TARGET_FILE" bs=1 seek=100 conv=notrunc status=none
 if "$CLIENT" --metadata-dir "$WORK/client/metadata" --metadata-url "$METADATA_URL" \
     --target-name packages/hvkit-demo.hvpkg --target-base-url "$TARGETS_URL" \
     --target-dir "$WORK/client/downloads2" download; then

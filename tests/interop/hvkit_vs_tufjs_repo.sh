@@ -40,7 +40,7 @@ cmp "$work/out/$encoded" "$work/payload.bin" || fail "downloaded bytes differ fr
 # The same client must refuse the repository once tampered with: a changed
 # target byte, then a timestamp whose signed body no longer matches its signature.
 stored=$(find "$work/repo/targets" -type f -name '*.demo-1.0.txt')
-printf 'X' | dd of="$stored" bs=1 seek=100 conv=notrunc status=none
+flip_byte "$stored" 100
 rm -rf "$work/out" && mkdir -p "$work/out"
 if "$client" --metadata-dir "$meta" --metadata-url "${base}metadata/" --target-name "$name" \
     --target-base-url "${base}targets/" --target-dir "$work/out" download 2>"$work/err"; then

@@ -34,3 +34,12 @@ start_hvrepo_serve() {
     targets_url=$(awk '/^  targets:/ {print $2}' "$work/server.out")
     [ -n "$metadata_url" ] && [ -n "$targets_url" ] || fail "hvrepo serve printed no URLs"
 }
+
+# flip_byte FILE OFFSET: replaces the byte at OFFSET with its complement, so
+# the file always changes (writing a fixed byte leaves it unchanged when that
+# byte was already there).
+flip_byte() {
+    local old
+    old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "\\$(printf '%03o' $((255 - old)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

@@ -76,7 +76,7 @@ expect_sha "$out" guest/agent.bin "$work/agent.bin"
 
 # tuf-js must refuse a target whose stored bytes were changed.
 stored=$(find "$repo/targets/guest" -type f -name '*.agent.bin')
-printf 'X' | dd of="$stored" bs=1 seek=10 conv=notrunc status=none
+flip_byte "$stored" 10
 if err=$(tufjs "$work/cache" "$work/out4" guest/agent.bin 2>&1); then
     fail "tuf-js accepted a tampered target"
 fi
