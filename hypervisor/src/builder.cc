@@ -56,12 +56,22 @@ Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
     HVKIT_RETURN_IF_ERROR(m->vm_->MapMemory(*m->memory_));
 
     Vm* vm = m->vm_.get();
-    DeviceContext ctx{m->pio_,
-                      m->mmio_,
-                      m->control_,
-                      [vm](uint32_t irq) { return vm->MakeIrqLine(irq); },
-                      config.serial_sink,
-                      m->devices_};
+    DeviceContext ctx{
+        .config = config,
+        .pio = m->pio_,
+        .mmio = m->mmio_,
+        .control = m->control_,
+        .memory = *m->memory_,
+        .irq_line = [vm](uint32_t irq) { return vm->MakeIrqLine(irq); },
+        // A failed KVM_SIGNAL_MSI means the VM fd is gone; nothing to tell the device.
+        .signal_msi = [vm](uint64_t address, uint32_t data) { (void)vm->SignalMsi(address, data); },
+        .map_device_memory = [vm](
+                                 uint32_t slot, uint64_t gpa, uint64_t size,
+                                 void* host) { return vm->SetDeviceMemory(slot, gpa, size, host); },
+        .serial_sink = config.serial_sink,
+        .devices = m->devices_,
+        .pci = nullptr,
+    };
     for (const DeviceModule& module : DeviceTable()) {
         HVKIT_RETURN_IF_ERROR(module.setup(ctx).WithContext(std::string("device ") + module.name));
     }

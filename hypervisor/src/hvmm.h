@@ -185,24 +185,33 @@ class IrqLine {
     virtual void Set(bool level) = 0;
 };
 
-// A device on the port-I/O or MMIO bus. Accesses come from vCPU threads, so a
-// device locks its own state. Offsets are relative to the device's base and
-// already checked to lie inside its range; values are guest-controlled.
-class Device {
+// Anything in the machine with guest-visible state: what save, restore and
+// reset walk. Names are unique within a machine.
+class DeviceState {
   public:
-    virtual ~Device() = default;
+    virtual ~DeviceState() = default;
     virtual std::string_view name() const = 0;
-    // Guest read of (data.size()) bytes at (offset); the device fills (data).
-    virtual void Read(uint64_t offset, std::span<uint8_t> data) = 0;
-    // Guest write of (data) at (offset).
-    virtual void Write(uint64_t offset, std::span<const uint8_t> data) = 0;
     // The device's whole guest-visible state, as a versioned JSON object.
     virtual Json Save() const = 0;
     // Replaces the state with (state) from Save(); every field is checked, and
     // on error the device is left as it was.
     virtual Status Restore(const Json& state) = 0;
+    // Called on every device once all of them were restored: for state that
+    // depends on other devices' (the PCI root decodes the functions' BARs).
+    virtual Status Restored() { return Status::Ok(); }
     // Back to power-on state.
     virtual void Reset() = 0;
+};
+
+// A device on the port-I/O or MMIO bus. Accesses come from vCPU threads, so a
+// device locks its own state. Offsets are relative to the device's base and
+// already checked to lie inside its range; values are guest-controlled.
+class Device : public DeviceState {
+  public:
+    // Guest read of (data.size()) bytes at (offset); the device fills (data).
+    virtual void Read(uint64_t offset, std::span<uint8_t> data) = 0;
+    // Guest write of (data) at (offset).
+    virtual void Write(uint64_t offset, std::span<const uint8_t> data) = 0;
 };
 
 // devices/state.cc — reading and writing saved device state. Saved state
@@ -259,6 +268,15 @@ class Vm {
     Status SetIrqLine(uint32_t irq, bool level);
     // An IrqLine for GSI (irq) that devices can hold.
     std::shared_ptr<IrqLine> MakeIrqLine(uint32_t irq);
+    // KVM_SIGNAL_MSI: delivers the message (data) to (address) as a PCI
+    // device's MSI write would. A message the guest masked or that no LAPIC
+    // accepts is not an error (KVM returns 0).
+    Status SignalMsi(uint64_t address, uint32_t data);
+    // Maps (size) bytes at (host) as guest RAM at (gpa) in memory slot (slot)
+    // (>= kDeviceMemorySlotBase), or removes the slot when (size) is 0. Device
+    // memory (hvchan's shared BAR) moves with its BAR this way.
+    Status SetDeviceMemory(uint32_t slot, uint64_t gpa, uint64_t size, void* host);
+    static constexpr uint32_t kDeviceMemorySlotBase = 16;
     int fd() const { return fd_.get(); }
 
   private:
@@ -452,16 +470,32 @@ class I8042 final : public Device {
     std::function<void()> on_reset_;
 };
 
+struct MachineConfig;
+class PciRoot;
+
+// Delivers an MSI message (the address/data pair a device would write).
+using MsiSink = std::function<void(uint64_t address, uint32_t data)>;
+// Maps device memory into the guest (Vm::SetDeviceMemory's contract).
+using DeviceMemoryMapper =
+    std::function<Status(uint32_t slot, uint64_t gpa, uint64_t size, void* host)>;
+
 // What device setup needs from the machine being built.
 struct DeviceContext {
+    const MachineConfig& config;
     Bus& pio;
     Bus& mmio;
     VmControl& control;
+    GuestMemory& memory;
     // GSI (irq) as a line devices drive.
     std::function<std::shared_ptr<IrqLine>(uint32_t irq)> irq_line;
+    MsiSink signal_msi;
+    DeviceMemoryMapper map_device_memory;
     ByteSink serial_sink;
     // Every device set up, by name, for save/restore/reset.
-    std::vector<std::shared_ptr<Device>>& devices;
+    std::vector<std::shared_ptr<DeviceState>>& devices;
+    // The PCI root complex, once the "pci" row has set it up; PCI devices
+    // attach to it.
+    std::shared_ptr<PciRoot> pci;
 };
 
 // A device module: creates its device(s) and places them on the buses.
@@ -524,6 +558,12 @@ struct MachineConfig {
     std::vector<uint8_t> real_mode_payload;
     ByteSink serial_sink;  // required
     std::string kvm_path = "/dev/kvm";
+    // Optional devices.
+    bool hvchan = false;                   // the hypercall channel (PCI 00:02.0)
+    bool allow_hypervisor_update = false;  // hvchan update calls permitted
+    std::string disk_path;                 // virtio-blk on a raw image ("" = none)
+    bool disk_read_only = false;
+    std::string tap_name;  // virtio-net on this TAP ("" = none)
 };
 
 // A built VM ready to run.
@@ -544,7 +584,7 @@ class Machine {
     Json SaveDevices() const;
     Status RestoreDevices(const Json& state);
     // The device named (name), or nullptr.
-    std::shared_ptr<Device> FindDevice(std::string_view name) const;
+    std::shared_ptr<DeviceState> FindDevice(std::string_view name) const;
 
   private:
     friend Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config);
@@ -556,7 +596,7 @@ class Machine {
     std::unique_ptr<GuestMemory> memory_;
     std::unique_ptr<Vm> vm_;
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
-    std::vector<std::shared_ptr<Device>> devices_;
+    std::vector<std::shared_ptr<DeviceState>> devices_;
 };
 
 // Composes a Machine from (config): KVM, memory, VM, devices from the device

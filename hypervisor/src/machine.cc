@@ -88,10 +88,11 @@ Status Machine::RestoreDevices(const Json& state) {
             return st;
         }
     }
+    for (const auto& d : devices_) HVKIT_RETURN_IF_ERROR(d->Restored());
     return Status::Ok();
 }
 
-std::shared_ptr<Device> Machine::FindDevice(std::string_view name) const {
+std::shared_ptr<DeviceState> Machine::FindDevice(std::string_view name) const {
     for (const auto& d : devices_) {
         if (d->name() == name) return d;
     }

@@ -3,6 +3,7 @@
 // its files and one row here; the builder does not change.
 #include "arch/x86_64/layout.h"
 #include "hvmm.h"
+#include "pci/pci.h"
 
 namespace hvkit::hvmm {
 
@@ -26,9 +27,28 @@ Status SetupI8042(DeviceContext& ctx) {
     return Status::Ok();
 }
 
+// The PCI root complex (ports 0xcf8-0xcff, the MMIO window) and the host
+// bridge at 00:00.0. PCI devices after this row attach to ctx.pci.
+Status SetupPci(DeviceContext& ctx) {
+    VmControl* control = &ctx.control;
+    auto root = std::make_shared<PciRoot>(ctx.map_device_memory, [control] {
+        control->RequestStop(StopReason::kGuestReset, "guest reset through port 0xcf9");
+    });
+    HVKIT_RETURN_IF_ERROR(
+        ctx.pio.Insert(layout::kPortPciConfig, layout::kPortPciConfigSize, root->ports()));
+    HVKIT_RETURN_IF_ERROR(
+        ctx.mmio.Insert(layout::kPciMmio32Start, layout::kPciMmio32Size, root->window()));
+    auto bridge = MakeHostBridge();
+    HVKIT_RETURN_IF_ERROR(root->Attach(layout::kPciSlotHostBridge, bridge));
+    ctx.devices.push_back(root);
+    ctx.devices.push_back(std::move(bridge));
+    ctx.pci = std::move(root);
+    return Status::Ok();
+}
+
 constexpr DeviceModule kDevices[] = {
-    {"serial", SetupSerial}, {"i8042", SetupI8042},
-    // Next: PCI host bridge (0xcf8 and ECAM), then virtio-pci and hvchan on it.
+    {"serial", SetupSerial}, {"i8042", SetupI8042}, {"pci", SetupPci},
+    // PCI devices: hvchan (slot 2), virtio-blk, virtio-net.
 };
 
 }  // namespace

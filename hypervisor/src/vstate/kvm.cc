@@ -25,6 +25,9 @@ constexpr RequiredCap kRequiredCaps[] = {
     {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT (stopping vCPUs without races)"},
     {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR"},
     {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID (KVM_GET_SUPPORTED_CPUID)"},
+    {KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI (PCI message-signalled interrupts)"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD (doorbells that do not stop a vCPU)"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD (interrupts from an eventfd)"},
 };
 
 }  // namespace

@@ -77,4 +77,29 @@ std::shared_ptr<IrqLine> Vm::MakeIrqLine(uint32_t irq) {
     return std::make_shared<KvmIrqLine>(this, irq);
 }
 
+Status Vm::SignalMsi(uint64_t address, uint32_t data) {
+    kvm_msi msi{};
+    msi.address_lo = static_cast<uint32_t>(address);
+    msi.address_hi = static_cast<uint32_t>(address >> 32);
+    msi.data = data;
+    if (ioctl(fd_.get(), KVM_SIGNAL_MSI, &msi) < 0) return IoctlError("KVM_SIGNAL_MSI");
+    return Status::Ok();
+}
+
+Status Vm::SetDeviceMemory(uint32_t slot, uint64_t gpa, uint64_t size, void* host) {
+    if (slot < kDeviceMemorySlotBase) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "device memory slot " + std::to_string(slot) + " is a RAM slot");
+    }
+    kvm_userspace_memory_region region{};
+    region.slot = slot;
+    region.guest_phys_addr = gpa;
+    region.memory_size = size;
+    region.userspace_addr = reinterpret_cast<uint64_t>(host);
+    if (ioctl(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region) != 0) {
+        return IoctlError("KVM_SET_USER_MEMORY_REGION (device memory)");
+    }
+    return Status::Ok();
+}
+
 }  // namespace hvkit::hvmm

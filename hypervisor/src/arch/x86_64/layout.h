@@ -88,7 +88,16 @@ inline constexpr uint32_t kIrqCom1 = 4;
 inline constexpr uint16_t kPortI8042Data = 0x60;
 inline constexpr uint16_t kPortI8042Command = 0x64;
 inline constexpr uint32_t kIrqI8042Keyboard = 1;
-inline constexpr uint16_t kPortPciConfigAddress = 0xcf8;  // reserved for the PCI host bridge
+// PCI configuration mechanism #1 (0xcf8 address, 0xcfc-0xcff data) and the
+// PIIX reset control register (0xcf9, byte accesses).
+inline constexpr uint16_t kPortPciConfig = 0xcf8;
+inline constexpr uint16_t kPortPciConfigSize = 8;
+
+// --- PCI slots on bus 0 (stable: the guest's device names follow them) ----------
+inline constexpr uint8_t kPciSlotHostBridge = 0;
+inline constexpr uint8_t kPciSlotHvchan = 2;
+inline constexpr uint8_t kPciSlotVirtioBlk = 3;
+inline constexpr uint8_t kPciSlotVirtioNet = 4;
 
 // --- Limits hvmm itself imposes ---------------------------------------------------
 inline constexpr uint64_t kMinGuestMemory = 64ull << 20;  // a Linux guest below this is useless
