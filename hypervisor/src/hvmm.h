@@ -37,6 +37,31 @@
 namespace hvkit::hvmm {
 
 // ============================================================================
+// vstate/memfd.cc — shared memory that outlives a process image
+// ============================================================================
+
+// (size) bytes of zeroed memory in a memfd named (name), mapped shared. Guest
+// RAM and hvchan's shared BAR live in these, so a successor hvmm can map the
+// same pages from the fd.
+class MemfdMapping {
+  public:
+    static Result<MemfdMapping> Create(std::string_view name, uint64_t size);
+    MemfdMapping() = default;
+    MemfdMapping(MemfdMapping&& other) noexcept;
+    MemfdMapping& operator=(MemfdMapping&& other) noexcept;
+    ~MemfdMapping();
+
+    uint8_t* data() const { return data_; }
+    uint64_t size() const { return size_; }
+    int fd() const { return fd_.get(); }
+
+  private:
+    UniqueFd fd_;
+    uint8_t* data_ = nullptr;
+    uint64_t size_ = 0;
+};
+
+// ============================================================================
 // vstate/guest_memory.cc — guest RAM
 // ============================================================================
 
@@ -75,12 +100,11 @@ class GuestMemory {
     uint64_t size() const { return size_; }
     // End of RAM below the MMIO gap (exclusive).
     uint64_t low_ram_end() const;
-    int memfd() const { return memfd_.get(); }
+    int memfd() const { return ram_.fd(); }
 
   private:
     GuestMemory() = default;
-    UniqueFd memfd_;
-    uint8_t* mapping_ = nullptr;
+    MemfdMapping ram_;
     uint64_t size_ = 0;
     std::vector<MemoryRegion> regions_;
 };

@@ -46,19 +46,3 @@ TEST(KvmBackend, NoVmxSvmAndNoKnownModuleIsSoftware) {
 
 }  // namespace
 }  // namespace hvkit::hvmm
-
-#include "hvkit/hvchan_abi.h"
-
-namespace hvkit::hvmm {
-namespace {
-
-TEST(HvchanAbi, VersionAndTablesAreConsistent) {
-    EXPECT_EQ(HVCHAN_ABI_VERSION, (HVCHAN_ABI_MAJOR << 16) | HVCHAN_ABI_MINOR);
-    EXPECT_EQ(HVCHAN_CALL_COUNT, 7);
-    EXPECT_EQ(HVCHAN_REG_ARG0 + 8 * HVCHAN_NUM_ARGS, HVCHAN_REG_RET0);
-    EXPECT_LE(HVCHAN_REG_SEQUENCE + 4, HVCHAN_BAR0_SIZE);
-    EXPECT_EQ(HVCHAN_BAR2_CALL_IN_OFFSET + HVCHAN_BAR2_CALL_IN_SIZE, HVCHAN_BAR2_CALL_OUT_OFFSET);
-}
-
-}  // namespace
-}  // namespace hvkit::hvmm

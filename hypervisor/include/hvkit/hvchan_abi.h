@@ -1,11 +1,10 @@
 /* hvchan ABI: the hypercall channel between a guest and hvmm.
  *
- * Shared by hvmm (host) and the guest agent (userspace driver over the PCI
+ * Shared by hvmm (host) and the guest agent (a userspace driver over the PCI
  * device's BARs), so it is plain C, fixed-width, little-endian, with no
- * padding the compiler chooses. Versioned: a change that an old peer cannot
- * ignore bumps HVCHAN_ABI_MAJOR; additions behind a feature bit bump MINOR.
- * docs/hvchan-abi.md explains the protocol. Status: design, version 0.1; no
- * device implements it yet.
+ * padding the compiler chooses. Versioned: a change an old peer cannot ignore
+ * bumps HVCHAN_ABI_MAJOR; additions behind a feature bit bump MINOR.
+ * docs/hvchan-abi.md explains the protocol.
  */
 #ifndef HVKIT_HVCHAN_ABI_H
 #define HVKIT_HVCHAN_ABI_H
@@ -13,102 +12,109 @@
 #include <stdint.h>
 
 #define HVCHAN_ABI_MAJOR 0u
-#define HVCHAN_ABI_MINOR 1u
+#define HVCHAN_ABI_MINOR 2u
 #define HVCHAN_ABI_VERSION ((HVCHAN_ABI_MAJOR << 16) | HVCHAN_ABI_MINOR)
 
 /* PCI identity. PROVISIONAL: hvkit has no PCI vendor ID of its own yet; these
- * must be settled before the first release (docs/hvchan-abi.md). */
+ * must be settled before the first release (docs/hvchan-abi.md). A guest
+ * checks HVCHAN_REG_MAGIC as well, so a clash cannot go unnoticed. */
 #define HVCHAN_PCI_VENDOR_ID 0x1af4u
 #define HVCHAN_PCI_DEVICE_ID 0x11c0u
-#define HVCHAN_PCI_REVISION 0x01u
+#define HVCHAN_PCI_REVISION 0x02u
+#define HVCHAN_PCI_CLASS 0x058000u /* memory controller, other */
 
-/* BAR0: registers, 4 KiB, 32-bit accesses only (64-bit values are LO/HI pairs).
- * A register access of another width, or at an offset not listed, reads as
- * all-ones and writes are ignored. */
+/* BAR0: registers, 4 KiB, trapped. 32-bit accesses only; an access of another
+ * width, or at an offset not listed, reads as all-ones and writes are
+ * ignored. Writing HVCHAN_REG_CALL is the hypercall. */
 #define HVCHAN_BAR0_SIZE 0x1000u
 #define HVCHAN_REG_MAGIC 0x000u            /* RO: HVCHAN_MAGIC */
 #define HVCHAN_REG_ABI_VERSION 0x004u      /* RO: HVCHAN_ABI_VERSION of the host */
 #define HVCHAN_REG_HOST_FEATURES_LO 0x008u /* RO: HVCHAN_F_* the host offers */
 #define HVCHAN_REG_HOST_FEATURES_HI 0x00cu
-#define HVCHAN_REG_GUEST_FEATURES_LO 0x010u /* RW: HVCHAN_F_* the guest uses (subset) */
+#define HVCHAN_REG_GUEST_FEATURES_LO 0x010u /* RW: HVCHAN_F_* the guest uses (masked to host's) */
 #define HVCHAN_REG_GUEST_FEATURES_HI 0x014u
-#define HVCHAN_REG_STATUS 0x018u   /* RO: hvchan_status of the last call */
-#define HVCHAN_REG_CALL 0x01cu     /* WO: writing a call number is the hypercall */
-#define HVCHAN_REG_ARG0 0x020u     /* RW: 4 x 64-bit arguments, 0x020..0x03f */
-#define HVCHAN_REG_RET0 0x040u     /* RO: 4 x 64-bit results, 0x040..0x05f */
-#define HVCHAN_REG_SEQUENCE 0x060u /* RO: incremented by every completed call */
-#define HVCHAN_NUM_ARGS 4u
-#define HVCHAN_MAGIC 0x48435648u /* "HVCH" in memory order */
+#define HVCHAN_REG_STATUS 0x018u     /* RO: hvchan_status of the last call */
+#define HVCHAN_REG_CALL 0x01cu       /* WO: a call number; runs the call in the call block */
+#define HVCHAN_REG_SHMEM_SIZE 0x020u /* RO: BAR2's size in bytes */
+#define HVCHAN_REG_SEQUENCE 0x024u   /* RO: low 32 bits of the completed-call count */
+#define HVCHAN_MAGIC 0x48435648u     /* "HVCH" in memory order */
 
-/* BAR2: shared memory. Call input and output areas at fixed offsets; the rest
- * holds rings (filters) described by later minor versions. A call names data
- * by (offset, length) inside an area; the host checks both against the area. */
-#define HVCHAN_BAR2_CALL_IN_OFFSET 0x00000u
-#define HVCHAN_BAR2_CALL_IN_SIZE 0x10000u /* 64 KiB */
-#define HVCHAN_BAR2_CALL_OUT_OFFSET 0x10000u
+/* BAR2: shared memory (a memfd on the host, mapped as guest RAM: no traps).
+ * The call block at offset 0, the call input and output areas, then rings
+ * (filters, a later minor version). A call names bulk data by (offset,
+ * length) inside an area; the host checks both against the area. */
+#define HVCHAN_BAR2_SIZE 0x200000u /* 2 MiB */
+#define HVCHAN_BAR2_CALL_BLOCK_OFFSET 0x00000u
+#define HVCHAN_BAR2_CALL_IN_OFFSET 0x10000u
+#define HVCHAN_BAR2_CALL_IN_SIZE 0x40000u /* 256 KiB */
+#define HVCHAN_BAR2_CALL_OUT_OFFSET 0x50000u
 #define HVCHAN_BAR2_CALL_OUT_SIZE 0x10000u /* 64 KiB */
-#define HVCHAN_BAR2_RINGS_OFFSET 0x20000u
+#define HVCHAN_BAR2_RINGS_OFFSET 0x60000u
 
-/* Feature bits (64-bit mask). */
-#define HVCHAN_F_UPDATE (1ull << 0)       /* update begin/chunk/end/commit/abort/status */
-#define HVCHAN_F_PENDING (1ull << 1)      /* calls may return PENDING and be polled */
-#define HVCHAN_F_FILTER_RINGS (1ull << 2) /* filter rings in BAR2 */
-#define HVCHAN_F_IRQ (1ull << 3)          /* completion interrupt (MSI-X vector 0) */
+#define HVCHAN_NUM_ARGS 4u
+#define HVCHAN_NUM_RETS 4u
 
-/* Call numbers: an index into the host's dispatch table. */
-enum hvchan_call {
-    HVCHAN_CALL_INFO = 0,         /* -> out: struct hvchan_info */
-    HVCHAN_CALL_UPDATE_BEGIN = 1, /* arg0 total package bytes -> ret0 transfer id */
-    HVCHAN_CALL_UPDATE_CHUNK =
-        2,                      /* arg0 id, arg1 package offset, arg2 in-area offset, arg3 length */
-    HVCHAN_CALL_UPDATE_END = 3, /* arg0 id: verify and stage (may be PENDING) */
-    HVCHAN_CALL_UPDATE_COMMIT = 4, /* arg0 id: switch slots atomically */
-    HVCHAN_CALL_UPDATE_ABORT = 5,  /* arg0 id: drop the transfer or staged update */
-    HVCHAN_CALL_UPDATE_STATUS = 6, /* arg0 id -> out: struct hvchan_update_status */
-    HVCHAN_CALL_COUNT = 7
+/* The call block, at HVCHAN_BAR2_CALL_BLOCK_OFFSET. The guest writes args,
+ * then the call number to HVCHAN_REG_CALL. The host reads args once (a copy:
+ * later guest writes do not affect the running call), and before the vCPU
+ * resumes writes rets, status and sequence here. So when the register write
+ * retires, the guest reads the result from memory without another exit. */
+struct hvchan_call_block {
+    uint32_t call;     /* the host writes the number of the call it ran */
+    uint32_t status;   /* hvchan_status */
+    uint64_t sequence; /* completed calls, including this one */
+    uint64_t args[HVCHAN_NUM_ARGS];
+    uint64_t rets[HVCHAN_NUM_RETS];
 };
 
-/* Status codes in HVCHAN_REG_STATUS. 0 is success; every failure is final for
- * that call except PENDING and BUSY. */
+/* Feature bits (64-bit mask). */
+#define HVCHAN_F_UPDATE (1ull << 0)       /* hypervisor update calls (0x10..) */
+#define HVCHAN_F_FILTER_RINGS (1ull << 2) /* filter rings in BAR2 */
+
+/* Call numbers: an index into the host's dispatch table. Numbers are never
+ * reused; 0x10..0x1f belong to the update calls (HVCHAN_F_UPDATE), 0x20..0x2f
+ * to the filter calls. */
+enum hvchan_call {
+    HVCHAN_CALL_INFO = 0, /* -> out area: struct hvchan_info; ret0 = its size */
+    /* args: in offset, length, out offset. Copies length bytes of the input
+     * area to the output area; ret0 = length. Length 0 is a no-op call (the
+     * round-trip benchmark's). */
+    HVCHAN_CALL_ECHO = 1,
+};
+
+/* Status codes in HVCHAN_REG_STATUS and the call block. 0 is success. */
 enum hvchan_status {
     HVCHAN_OK = 0,
-    HVCHAN_PENDING = 1,        /* accepted; poll UPDATE_STATUS (HVCHAN_F_PENDING) */
+    HVCHAN_PENDING = 1,        /* accepted; poll the call's status call */
     HVCHAN_E_UNKNOWN_CALL = 2, /* call number not in the table */
     HVCHAN_E_INVALID = 3,      /* an argument is malformed */
     HVCHAN_E_RANGE = 4,        /* (offset, length) outside its area, or overflowing */
     HVCHAN_E_DENIED = 5,       /* this VM was not started with update permission */
-    HVCHAN_E_STATE = 6,        /* call out of order (e.g. COMMIT before END) */
+    HVCHAN_E_STATE = 6,        /* call out of order (e.g. commit before end) */
     HVCHAN_E_BAD_SIGNATURE = 7,
     HVCHAN_E_HASH_MISMATCH = 8,
     HVCHAN_E_ROLLBACK = 9, /* below the host's anti-rollback floor */
     HVCHAN_E_TOO_LARGE = 10,
     HVCHAN_E_IO = 11,     /* the host failed to store or read */
-    HVCHAN_E_BUSY = 12,   /* another transfer is active; retry later */
+    HVCHAN_E_BUSY = 12,   /* another session is active; retry later */
     HVCHAN_E_FEATURE = 13 /* the call needs a feature the guest did not accept */
 };
 
-/* HVCHAN_CALL_INFO's output, at HVCHAN_BAR2_CALL_OUT_OFFSET. */
+/* HVCHAN_CALL_INFO's output, at HVCHAN_BAR2_CALL_OUT_OFFSET. Grows only at its
+ * end; ret0 says how many bytes the host wrote. */
 struct hvchan_info {
-    uint32_t abi_version;       /* HVCHAN_ABI_VERSION */
-    uint32_t hv_version;        /* major << 16 | minor << 8 | patch */
-    uint64_t host_features;     /* HVCHAN_F_* */
-    uint32_t active_slot;       /* 0 = A, 1 = B */
-    uint32_t update_permitted;  /* 1 when this VM may update the hypervisor */
-    char hv_version_string[32]; /* NUL-terminated, e.g. "0.1.0" */
-};
-
-/* HVCHAN_CALL_UPDATE_STATUS's output. */
-struct hvchan_update_status {
-    uint32_t state;       /* 0 idle, 1 receiving, 2 verifying, 3 staged, 4 committed, 5 failed */
-    uint32_t last_status; /* hvchan_status of the step that ended it */
-    uint64_t received;    /* package bytes received */
-    uint64_t total;       /* package bytes announced */
-    char message[64];     /* NUL-terminated, for people */
+    uint32_t abi_version;              /* HVCHAN_ABI_VERSION */
+    uint32_t hv_version;               /* running hvmm: major << 16 | minor << 8 | patch */
+    uint64_t host_features;            /* HVCHAN_F_* */
+    uint32_t committed_version;        /* version the next start runs (0: same as running) */
+    uint32_t update_permitted;         /* 1 when this VM may update the hypervisor */
+    char hv_version_string[32];        /* NUL-terminated, e.g. "0.1.0" */
+    char committed_version_string[32]; /* NUL-terminated; empty when none */
 };
 
 #ifdef __cplusplus
-static_assert(sizeof(struct hvchan_info) == 56, "hvchan_info layout");
-static_assert(sizeof(struct hvchan_update_status) == 88, "hvchan_update_status layout");
+static_assert(sizeof(struct hvchan_call_block) == 80, "hvchan_call_block layout");
+static_assert(sizeof(struct hvchan_info) == 88, "hvchan_info layout");
 #endif
 
 #endif /* HVKIT_HVCHAN_ABI_H */

@@ -2,6 +2,7 @@
 // that creates it and places it on the buses. Adding a device means adding
 // its files and one row here; the builder does not change.
 #include "arch/x86_64/layout.h"
+#include "hvchan/hvchan.h"
 #include "hvmm.h"
 #include "pci/pci.h"
 
@@ -46,9 +47,29 @@ Status SetupPci(DeviceContext& ctx) {
     return Status::Ok();
 }
 
+#ifndef HVKIT_VERSION_NUMBER
+#define HVKIT_VERSION_NUMBER 0
+#define HVKIT_VERSION_STRING "0.0.0"
+#endif
+
+// The hypercall channel at 00:02.0, when the machine has one.
+Status SetupHvchan(DeviceContext& ctx) {
+    if (!ctx.config.hvchan) return Status::Ok();
+    HvchanHostInfo host;
+    host.hv_version = HVKIT_VERSION_NUMBER;
+    host.hv_version_string = HVKIT_VERSION_STRING;
+    host.update_permitted = ctx.config.allow_hypervisor_update;
+    HVKIT_ASSIGN_OR_RETURN(auto hvchan, HvchanDevice::Create(std::move(host)));
+    HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotHvchan, hvchan));
+    ctx.devices.push_back(std::move(hvchan));
+    return Status::Ok();
+}
+
 constexpr DeviceModule kDevices[] = {
-    {"serial", SetupSerial}, {"i8042", SetupI8042}, {"pci", SetupPci},
-    // PCI devices: hvchan (slot 2), virtio-blk, virtio-net.
+    {"serial", SetupSerial},  // COM1
+    {"i8042", SetupI8042},    // keyboard controller: the reset line
+    {"pci", SetupPci},        // root complex and host bridge; PCI rows follow
+    {"hvchan", SetupHvchan},  // 00:02.0 with --hvchan
 };
 
 }  // namespace

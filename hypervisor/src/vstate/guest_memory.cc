@@ -33,33 +33,18 @@ Result<std::unique_ptr<GuestMemory>> GuestMemory::Create(uint64_t size, std::str
                          std::to_string(layout::kMaxGuestMemory >> 30) + " GiB limit");
     }
     std::unique_ptr<GuestMemory> mem(new GuestMemory());
-    std::string memfd_name(name);
-    mem->memfd_ = UniqueFd(memfd_create(memfd_name.c_str(), MFD_CLOEXEC));
-    if (!mem->memfd_.valid()) {
-        return Error(ErrorCode::kIo, std::string("memfd_create for guest RAM: ") + strerror(errno));
-    }
-    if (ftruncate(mem->memfd_.get(), static_cast<off_t>(size)) != 0) {
-        return Error(ErrorCode::kIo, "sizing guest RAM memfd to " + std::to_string(size) +
-                                         " bytes: " + strerror(errno));
-    }
-    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-                   mem->memfd_.get(), 0);
-    if (p == MAP_FAILED) {
-        return Error(ErrorCode::kIo, std::string("mapping guest RAM: ") + strerror(errno));
-    }
-    mem->mapping_ = static_cast<uint8_t*>(p);
+    HVKIT_ASSIGN_OR_RETURN(mem->ram_, MemfdMapping::Create(name, size));
+    uint8_t* mapping = mem->ram_.data();
     mem->size_ = size;
     uint64_t low = size < layout::kMmioGapStart ? size : layout::kMmioGapStart;
-    mem->regions_.push_back({0, low, 0, mem->mapping_});
+    mem->regions_.push_back({0, low, 0, mapping});
     if (size > low) {
-        mem->regions_.push_back({layout::kHighRamStart, size - low, low, mem->mapping_ + low});
+        mem->regions_.push_back({layout::kHighRamStart, size - low, low, mapping + low});
     }
     return mem;
 }
 
-GuestMemory::~GuestMemory() {
-    if (mapping_ != nullptr) munmap(mapping_, size_);
-}
+GuestMemory::~GuestMemory() = default;
 
 uint64_t GuestMemory::low_ram_end() const {
     return regions_.front().size;

@@ -64,8 +64,9 @@ inline constexpr uint64_t kPciMmio32Start = 0xc0000000;
 inline constexpr uint64_t kPciMmio32Size = 0x20000000;
 inline constexpr uint64_t kHvchanBar0Start = kPciMmio32Start;  // registers
 inline constexpr uint64_t kHvchanBar0Size = 0x1000;
-inline constexpr uint64_t kHvchanBar2Start = kPciMmio32Start + 0x100000;  // shared memory
-inline constexpr uint64_t kHvchanBar2MaxSize = 0x4000000;                 // 64 MiB
+// BAR2 is aligned to its largest size, so it may grow without moving.
+inline constexpr uint64_t kHvchanBar2MaxSize = 0x4000000;  // 64 MiB
+inline constexpr uint64_t kHvchanBar2Start = kPciMmio32Start + kHvchanBar2MaxSize;
 // Other PCI devices' BARs are allocated from here up.
 inline constexpr uint64_t kPciMmio32AllocStart = kHvchanBar2Start + kHvchanBar2MaxSize;
 

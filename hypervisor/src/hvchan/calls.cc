@@ -1,0 +1,63 @@
+// hvchan's dispatch table: the calls every hvmm answers. The update and filter
+// work add their rows here (numbers from hvchan_abi.h, never reused).
+#include <cstring>
+
+#include "hvchan/hvchan.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+// Copies (text) into (field) NUL-terminated, cut to fit.
+template <size_t N>
+void CopyString(char (&field)[N], const std::string& text) {
+    size_t n = std::min(text.size(), N - 1);
+    memcpy(field, text.data(), n);
+    memset(field + n, 0, N - n);
+}
+
+hvchan_status Info(HvchanCall& call) {
+    hvchan_info info{};
+    info.abi_version = HVCHAN_ABI_VERSION;
+    info.hv_version = call.host.hv_version;
+    info.host_features = HvchanHostFeatures(call.host);
+    info.committed_version = call.host.committed_version;
+    info.update_permitted = call.host.update_permitted ? 1 : 0;
+    CopyString(info.hv_version_string, call.host.hv_version_string);
+    CopyString(info.committed_version_string, call.host.committed_version_string);
+    auto out = call.memory.Slice(HvchanMemory::Area::kCallOut, 0, sizeof info);
+    if (!out) return HVCHAN_E_IO;  // the output area is smaller than the ABI says: a host bug
+    memcpy(out->data(), &info, sizeof info);
+    call.rets[0] = sizeof info;
+    return HVCHAN_OK;
+}
+
+// args: input-area offset, length, output-area offset.
+hvchan_status Echo(HvchanCall& call) {
+    uint64_t in_offset = call.args[0], length = call.args[1], out_offset = call.args[2];
+    auto in = call.memory.Slice(HvchanMemory::Area::kCallIn, in_offset, length);
+    auto out = call.memory.Slice(HvchanMemory::Area::kCallOut, out_offset, length);
+    if (!in || !out) return HVCHAN_E_RANGE;
+    // The areas are disjoint; memmove anyway, the guest may race us on the bytes.
+    memmove(out->data(), in->data(), length);
+    call.rets[0] = length;
+    return HVCHAN_OK;
+}
+
+constexpr HvchanCallSpec kCalls[] = {
+    {HVCHAN_CALL_INFO, "info", 0, Info},
+    {HVCHAN_CALL_ECHO, "echo", 0, Echo},
+};
+
+}  // namespace
+
+std::span<const HvchanCallSpec> HvchanCallTable() {
+    return kCalls;
+}
+
+uint64_t HvchanHostFeatures(const HvchanHostInfo& host) {
+    (void)host;  // update and filter features join when their calls do
+    return 0;
+}
+
+}  // namespace hvkit::hvmm

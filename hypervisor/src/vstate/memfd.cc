@@ -1,0 +1,49 @@
+// Memory in a memfd, mapped shared: guest RAM and device memory.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "hvmm.h"
+
+namespace hvkit::hvmm {
+
+Result<MemfdMapping> MemfdMapping::Create(std::string_view name, uint64_t size) {
+    std::string what = "memfd " + std::string(name);
+    MemfdMapping m;
+    m.fd_ = UniqueFd(memfd_create(std::string(name).c_str(), MFD_CLOEXEC));
+    if (!m.fd_.valid()) return Error(ErrorCode::kIo, what + ": memfd_create: " + strerror(errno));
+    if (ftruncate(m.fd_.get(), static_cast<off_t>(size)) != 0) {
+        return Error(ErrorCode::kIo,
+                     what + ": sizing to " + std::to_string(size) + " bytes: " + strerror(errno));
+    }
+    void* p =
+        mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m.fd_.get(), 0);
+    if (p == MAP_FAILED) return Error(ErrorCode::kIo, what + ": mmap: " + strerror(errno));
+    m.data_ = static_cast<uint8_t*>(p);
+    m.size_ = size;
+    return m;
+}
+
+MemfdMapping::MemfdMapping(MemfdMapping&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+MemfdMapping& MemfdMapping::operator=(MemfdMapping&& other) noexcept {
+    if (this != &other) {
+        if (data_ != nullptr) munmap(data_, size_);
+        fd_ = std::move(other.fd_);
+        data_ = std::exchange(other.data_, nullptr);
+        size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+}
+
+MemfdMapping::~MemfdMapping() {
+    if (data_ != nullptr) munmap(data_, size_);
+}
+
+}  // namespace hvkit::hvmm
