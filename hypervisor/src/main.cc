@@ -33,11 +33,15 @@ The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
 
   hvmm run --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]
            [--cpus N] [--serial-log FILE] [--allow-pvm]
+           [--hvchan [--allow-hypervisor-update]]
       Boot a Linux bzImage (64-bit boot protocol). SIZE like 512M or 2G
       (default 256M); N vCPUs (default 1). The serial console (COM1, ttyS0)
       goes to stdout, or to FILE with --serial-log. A guest reset (reboot)
       ends the VM. --allow-pvm boots even where /dev/kvm is PVM-backed,
       which only a PVM-aware guest kernel survives.
+      --hvchan gives the guest the hypercall channel (PCI 00:02.0,
+      docs/hvchan-abi.md); --allow-hypervisor-update lets this VM update
+      the hypervisor through it.
   hvmm check-kvm
       Say whether /dev/kvm is usable and what backs it.
   hvmm --version
@@ -93,7 +97,8 @@ int CheckKvm() {
 int Run(const std::vector<std::string>& argv) {
     auto args = cli::ParseArgs(argv, {.value_options = {"--kernel", "--initrd", "--cmdline",
                                                         "--mem", "--cpus", "--serial-log"},
-                                      .flags = {"--allow-pvm"},
+                                      .flags = {"--allow-pvm", "--hvchan",
+                                                "--allow-hypervisor-update"},
                                       .positional = 0});
     if (!args.ok()) return Usage(args.status().message());
     auto kernel_path = args->Required("--kernel");
@@ -127,6 +132,11 @@ int Run(const std::vector<std::string>& argv) {
         config.initrd = std::move(*initrd);
     }
     config.cmdline = cmdline->value_or("console=ttyS0 reboot=k panic=1");
+    config.hvchan = args->Has("--hvchan");
+    config.allow_hypervisor_update = args->Has("--allow-hypervisor-update");
+    if (config.allow_hypervisor_update && !config.hvchan) {
+        return Usage("--allow-hypervisor-update needs --hvchan (updates arrive through it)");
+    }
     // Check the image before KVM, so a wrong file is reported as such anywhere.
     auto image = ParseBzImage(config.kernel, config.kernel_name);
     if (!image.ok()) return Fail(image.status());
