@@ -567,7 +567,24 @@ class Vcpu {
 };
 
 // ============================================================================
-// builder.cc, machine.cc — composition
+// vstate/vcpu_state.cc — KVM state that live upgrade carries
+// ============================================================================
+
+// A stopped vCPU's state (registers, special registers, XSAVE, XCRs, LAPIC,
+// pending events, MP state, debug registers, the MSRs of (msr_indices) KVM
+// can read) as a versioned JSON object. Call only while the vCPU is not in
+// KVM_RUN.
+Result<Json> SaveVcpuState(int vcpu_fd, const std::vector<uint32_t>& msr_indices);
+// Sets what SaveVcpuState saved on (vcpu_fd), which must have the same CPUID.
+// Every member is parsed and size-checked before the first ioctl; KVM checks
+// the contents.
+Status RestoreVcpuState(int vcpu_fd, const Json& state);
+// The VM's in-kernel devices: both PICs and the IOAPIC, the PIT, kvmclock.
+Result<Json> SaveVmState(int vm_fd);
+Status RestoreVmState(int vm_fd, const Json& state);
+
+// ============================================================================
+// builder.cc, machine.cc, machine_state.cc — composition
 // ============================================================================
 
 struct MachineConfig {
@@ -607,6 +624,13 @@ class Machine {
     // Device state by device name, and back.
     Json SaveDevices() const;
     Status RestoreDevices(const Json& state);
+    // The whole machine's state: {"version", "vm", "vcpus", "devices"}. Only
+    // while no vCPU runs (before Run, after it returned, or paused). Guest
+    // RAM and device memory are not in it: a successor maps their memfds.
+    Result<Json> SaveState() const;
+    // Restores SaveState()'s output into a machine built with the same
+    // configuration and not yet run. On error the machine must be discarded.
+    Status RestoreState(const Json& state);
     // The device named (name), or nullptr.
     std::shared_ptr<DeviceState> FindDevice(std::string_view name) const;
 

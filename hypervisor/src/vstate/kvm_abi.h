@@ -32,12 +32,23 @@ inline constexpr unsigned long kKvmGetSupportedCpuid = _IOWR(KVMIO, 0x05, KvmCpu
 inline constexpr unsigned long kKvmSetCpuid2 = _IOW(KVMIO, 0x90, KvmCpuidHeader);
 inline constexpr unsigned long kKvmGetMsrIndexList = _IOWR(KVMIO, 0x02, KvmMsrListHeader);
 inline constexpr unsigned long kKvmSetMsrs = _IOW(KVMIO, 0x89, KvmMsrsHeader);
+inline constexpr unsigned long kKvmGetMsrs = _IOWR(KVMIO, 0x88, KvmMsrsHeader);
+
+struct KvmXsave {  // kvm_xsave without the flexible tail (KVM_GET_XSAVE2 writes past it)
+    uint32_t region[1024];
+};
+inline constexpr unsigned long kKvmGetXsave = _IOR(KVMIO, 0xa4, KvmXsave);
+inline constexpr unsigned long kKvmSetXsave = _IOW(KVMIO, 0xa5, KvmXsave);
+inline constexpr unsigned long kKvmGetXsave2 = _IOR(KVMIO, 0xcf, KvmXsave);
 
 // The values a C compiler computes from <linux/kvm.h>.
 static_assert(kKvmGetSupportedCpuid == 0xc008ae05);
 static_assert(kKvmSetCpuid2 == 0x4008ae90);
 static_assert(kKvmGetMsrIndexList == 0xc004ae02);
 static_assert(kKvmSetMsrs == 0x4008ae89);
+static_assert(kKvmGetMsrs == 0xc008ae88);
+static_assert(kKvmGetXsave == 0x9000aea4 && kKvmSetXsave == 0x5000aea5);
+static_assert(kKvmGetXsave2 == 0x9000aecf);
 static_assert(sizeof(kvm_cpuid_entry2) == 40 && sizeof(kvm_msr_entry) == 16);
 
 }  // namespace hvkit::hvmm

@@ -1,0 +1,130 @@
+// Machine state across machines on the local /dev/kvm: a guest stopped
+// mid-loop is saved, restored into a freshly built machine, and goes on from
+// where it was (the live-upgrade path, within one process). Skipped without
+// a usable /dev/kvm.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "hvkit/fs.h"
+#include "hvmm.h"
+
+namespace hvkit::hvmm {
+namespace {
+
+constexpr uint64_t kFlag = 0x18000;  // resume.S spins until this byte is set
+
+struct Serial {
+    std::mutex mu;
+    std::string text;
+    ByteSink Sink() {
+        return [this](std::span<const uint8_t> b) {
+            std::lock_guard lock(mu);
+            text.append(b.begin(), b.end());
+        };
+    }
+    std::string Get() {
+        std::lock_guard lock(mu);
+        return text;
+    }
+};
+
+class KvmState : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (access("/dev/kvm", R_OK | W_OK) != 0) GTEST_SKIP() << "no usable /dev/kvm here";
+        auto bytes = ReadFile(std::string(HVKIT_PAYLOAD_DIR) + "/resume.bin", 1 << 16);
+        ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+        payload_.assign(bytes->begin(), bytes->end());
+    }
+    std::unique_ptr<Machine> Build(Serial& serial, bool hvchan = true) {
+        MachineConfig config;
+        config.memory_bytes = 0xa0000;
+        config.real_mode_payload = payload_;
+        config.hvchan = hvchan;
+        config.serial_sink = serial.Sink();
+        auto m = BuildMachine(config);
+        EXPECT_TRUE(m.ok()) << m.status().message();
+        return m.ok() ? std::move(*m) : nullptr;
+    }
+    // Runs (m) until its guest printed '1', then stops it.
+    void RunUntilSpinning(Machine& m, Serial& serial) {
+        std::thread stopper([&] {
+            auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+            while (serial.Get().empty() && std::chrono::steady_clock::now() < deadline) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // into the loop
+            m.Stop();
+        });
+        EXPECT_EQ(m.Run(), StopReason::kHostRequest);
+        stopper.join();
+        ASSERT_EQ(serial.Get(), "1");
+    }
+    std::vector<uint8_t> payload_;
+};
+
+TEST_F(KvmState, ARestoredMachineGoesOnFromTheSavedState) {
+    Serial first_serial;
+    auto first = Build(first_serial);
+    ASSERT_NE(first, nullptr);
+    RunUntilSpinning(*first, first_serial);
+    auto state = first->SaveState();
+    ASSERT_TRUE(state.ok()) << state.status().message();
+    // Through text, as it would cross to another process.
+    auto reparsed = ParseJson(DumpJson(*state), "machine state");
+    ASSERT_TRUE(reparsed.ok());
+
+    Serial second_serial;
+    auto second = Build(second_serial);
+    ASSERT_NE(second, nullptr);
+    ASSERT_TRUE(second->memory().Write(kFlag, std::vector<uint8_t>{1}).ok());
+    Status st = second->RestoreState(*reparsed);
+    ASSERT_TRUE(st.ok()) << st.message();
+    // A machine that did not resume would print '1' and spin: stop it then.
+    std::thread watchdog([&] {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!second->control().stop_requested() && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        second->Stop();
+    });
+    EXPECT_EQ(second->Run(), StopReason::kGuestReset) << second->control().detail();
+    watchdog.join();
+    EXPECT_EQ(second_serial.Get(), "2") << "the restored guest started over instead of resuming";
+}
+
+TEST_F(KvmState, RestoreRefusesStateThatDoesNotFit) {
+    Serial serial;
+    auto m = Build(serial);
+    ASSERT_NE(m, nullptr);
+    auto state = m->SaveState();
+    ASSERT_TRUE(state.ok()) << state.status().message();
+
+    Json extra_vcpu = *state;
+    extra_vcpu["vcpus"].as_array().push_back(extra_vcpu["vcpus"].as_array()[0]);
+    Status st = m->RestoreState(extra_vcpu);
+    EXPECT_NE(st.message().find("2 vCPUs; this machine has 1"), std::string::npos) << st.message();
+
+    Json short_regs = *state;
+    short_regs["vcpus"].as_array()[0]["regs"] = Json("00ff");
+    st = m->RestoreState(short_regs);
+    EXPECT_NE(st.message().find("\"regs\" is not hex of"), std::string::npos) << st.message();
+
+    Json no_hvchan = *state;
+    no_hvchan["devices"].as_object().erase("hvchan");
+    st = m->RestoreState(no_hvchan);
+    EXPECT_NE(st.message().find("lacks device \"hvchan\""), std::string::npos) << st.message();
+
+    Serial other_serial;
+    auto without = Build(other_serial, /*hvchan=*/false);
+    ASSERT_NE(without, nullptr);
+    st = without->RestoreState(*state);
+    EXPECT_NE(st.message().find("which this machine lacks"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace hvkit::hvmm
