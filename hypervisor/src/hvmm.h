@@ -149,7 +149,8 @@ class Kvm {
     int fd() const { return fd_.get(); }
     int vcpu_mmap_size() const { return vcpu_mmap_size_; }
     int max_vcpus() const { return max_vcpus_; }
-    // KVM_GET_SUPPORTED_CPUID.
+    // KVM_GET_SUPPORTED_CPUID, plus the TSC-deadline timer bit when KVM
+    // emulates it (KVM_CAP_TSC_DEADLINE_TIMER).
     Result<std::vector<kvm_cpuid_entry2>> SupportedCpuid() const;
     // KVM_GET_MSR_INDEX_LIST: MSRs KVM saves and restores for a vCPU.
     Result<std::vector<uint32_t>> MsrIndexList() const;

@@ -77,6 +77,13 @@ Result<std::vector<kvm_cpuid_entry2>> Kvm::SupportedCpuid() const {
             std::vector<kvm_cpuid_entry2> entries(header.nent);
             memcpy(entries.data(), buf.data() + sizeof header,
                    header.nent * sizeof(kvm_cpuid_entry2));
+            // The in-kernel LAPIC emulates the TSC-deadline timer, but KVM
+            // leaves advertising it to userspace (KVM API, KVM_GET_SUPPORTED_CPUID).
+            if (ioctl(fd_.get(), KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0) {
+                for (auto& e : entries) {
+                    if (e.function == 1) e.ecx |= 1u << 24;
+                }
+            }
             return entries;
         }
         if (errno != E2BIG) {
