@@ -1,0 +1,52 @@
+// Finishing or undoing a release transaction an earlier hvmm left unfinished.
+//
+//   staging     the package was being verified or extracted: drop slots/.incoming
+//               (the committed release was never touched)
+//   staged      extracted and verified, never committed: the guest session
+//               that staged it ended with that process, so it expires; the
+//               slot is emptied
+//   committing  the switch was decided: make `current` point to the slot
+//               (whether or not the rename happened) and mark it committed
+#include <cerrno>
+#include <cstring>
+
+#include "hvkit/fs.h"
+#include "update/release_store.h"
+
+namespace hvkit::hvmm {
+
+Status ReleaseStore::Recover() {
+    HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT id, version, slot, state FROM "
+                                                      "transactions WHERE state IN ('staging', "
+                                                      "'staged', 'committing') ORDER BY id"));
+    struct Pending {
+        int64_t id;
+        std::string version, slot, state;
+    };
+    std::vector<Pending> pending;
+    for (;;) {
+        HVKIT_ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        pending.push_back({st.ColumnInt(0), st.ColumnText(1), st.ColumnText(2), st.ColumnText(3)});
+    }
+    for (const Pending& p : pending) {
+        char slot = p.slot == "b" ? 'b' : 'a';
+        if (p.state == "staging") {
+            HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming"));
+            HVKIT_RETURN_IF_ERROR(SetState(p.id, "aborted", "interrupted while staging"));
+        } else if (p.state == "staged") {
+            HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot)));
+            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
+            HVKIT_RETURN_IF_ERROR(
+                SetState(p.id, "aborted", "staged by an earlier hvmm process; expired"));
+        } else {
+            HVKIT_ASSIGN_OR_RETURN(SemVer version, SemVer::Parse(p.version, "journal version"));
+            HVKIT_ASSIGN_OR_RETURN(std::optional<char> current, ReadCurrent());
+            if (current != slot) HVKIT_RETURN_IF_ERROR(SwitchCurrent(slot));
+            HVKIT_RETURN_IF_ERROR(MarkCommitted(p.id, Release{slot, version}));
+        }
+    }
+    return Status::Ok();
+}
+
+}  // namespace hvkit::hvmm

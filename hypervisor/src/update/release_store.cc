@@ -1,0 +1,239 @@
+// The A/B release store: staging, committing and aborting hypervisor releases.
+#include "update/release_store.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "hvkit/fs.h"
+#include "hvkit/package/extract.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS transactions(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version TEXT NOT NULL,
+    slot TEXT NOT NULL CHECK (slot IN ('a', 'b')),
+    state TEXT NOT NULL
+        CHECK (state IN ('staging', 'staged', 'committing', 'committed', 'aborted')),
+    signers TEXT NOT NULL DEFAULT '',
+    detail TEXT NOT NULL DEFAULT '',
+    started_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS floor(
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version TEXT NOT NULL);
+)";
+
+constexpr const char* kIncoming = ".incoming";
+
+int64_t Now() {
+    return static_cast<int64_t>(time(nullptr));
+}
+
+char Other(char slot) {
+    return slot == 'a' ? 'b' : 'a';
+}
+
+}  // namespace
+
+ReleaseStore::~ReleaseStore() = default;
+
+std::string ReleaseStore::SlotPath(char slot) const {
+    return dir_ + "/slots/" + std::string(1, slot);
+}
+
+Result<std::unique_ptr<ReleaseStore>> ReleaseStore::Open(const std::string& dir,
+                                                         ReleaseStoreOptions options) {
+    std::unique_ptr<ReleaseStore> store(new ReleaseStore());
+    store->dir_ = dir;
+    store->options_ = std::move(options);
+    HVKIT_RETURN_IF_ERROR(MakeDirectories(dir + "/slots"));
+    std::string trust_path = dir + "/trust.json";
+    auto trust = PackageTrustStore::Load(trust_path);
+    if (!trust.ok()) {
+        return Error(trust.status().code(),
+                     "hypervisor release keys " + trust_path + ": " + trust.status().message() +
+                         " (install them with `hvpkg trust`; docs/hypervisor-update.md)");
+    }
+    store->trust_ = std::move(*trust);
+    HVKIT_ASSIGN_OR_RETURN(store->db_, Database::Open(dir + "/journal.sqlite"));
+    HVKIT_RETURN_IF_ERROR(store->db_->Exec(kSchema));
+    HVKIT_RETURN_IF_ERROR(store->LoadFloor());
+    HVKIT_RETURN_IF_ERROR(store->Recover());
+    HVKIT_RETURN_IF_ERROR(store->LoadCommitted());
+    return store;
+}
+
+Status ReleaseStore::Step(std::string_view step) {
+    if (options_.after_step) options_.after_step(step);
+    return Status::Ok();
+}
+
+Status ReleaseStore::SetState(int64_t id, std::string_view state, std::string_view detail) {
+    HVKIT_ASSIGN_OR_RETURN(
+        Statement st,
+        db_->Prepare("UPDATE transactions SET state = ?, detail = ?, updated_at = ? WHERE id = ?"));
+    return st.Bind(1, state).Bind(2, detail).Bind(3, Now()).Bind(4, id).Run();
+}
+
+Status ReleaseStore::MarkCommitted(int64_t id, const Release& release) {
+    // The floor only rises.
+    SemVer floor = release.version > floor_ ? release.version : floor_;
+    HVKIT_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
+        HVKIT_RETURN_IF_ERROR(SetState(id, "committed"));
+        HVKIT_ASSIGN_OR_RETURN(
+            Statement st, db_->Prepare("INSERT INTO floor(id, version) VALUES (1, ?) "
+                                       "ON CONFLICT(id) DO UPDATE SET version = excluded.version"));
+        return st.Bind(1, floor.ToString()).Run();
+    }));
+    floor_ = floor;
+    return Status::Ok();
+}
+
+Result<std::optional<char>> ReleaseStore::ReadCurrent() const {
+    std::string link = dir_ + "/current";
+    char target[64];
+    ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+    if (n < 0) {
+        if (errno == ENOENT) return std::optional<char>();
+        return Error(ErrorCode::kIo, "reading " + link + ": " + strerror(errno));
+    }
+    std::string t(target, static_cast<size_t>(n));
+    if (t != "slots/a" && t != "slots/b") {
+        return Error(ErrorCode::kMalformed,
+                     link + " points to \"" + t + "\", not slots/a or slots/b");
+    }
+    return std::optional<char>(t.back());
+}
+
+Status ReleaseStore::SwitchCurrent(char slot) {
+    std::string tmp = dir_ + "/current.new";
+    std::string target = "slots/" + std::string(1, slot);
+    if (unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+        return Error(ErrorCode::kIo, "removing " + tmp + ": " + strerror(errno));
+    }
+    if (symlink(target.c_str(), tmp.c_str()) != 0) {
+        return Error(ErrorCode::kIo, "creating " + tmp + ": " + strerror(errno));
+    }
+    if (rename(tmp.c_str(), (dir_ + "/current").c_str()) != 0) {
+        return Error(ErrorCode::kIo, "switching " + dir_ + "/current: " + strerror(errno));
+    }
+    return SyncDirectory(dir_);
+}
+
+Status ReleaseStore::LoadFloor() {
+    HVKIT_ASSIGN_OR_RETURN(Statement floor, db_->Prepare("SELECT version FROM floor WHERE id = 1"));
+    HVKIT_ASSIGN_OR_RETURN(bool has_floor, floor.Step());
+    floor_ = options_.running_version;
+    if (has_floor) {
+        HVKIT_ASSIGN_OR_RETURN(floor_, SemVer::Parse(floor.ColumnText(0), "journal floor"));
+    }
+    return Status::Ok();
+}
+
+Status ReleaseStore::LoadCommitted() {
+    HVKIT_ASSIGN_OR_RETURN(std::optional<char> current, ReadCurrent());
+    committed_.reset();
+    if (!current) return Status::Ok();
+    HVKIT_ASSIGN_OR_RETURN(Statement st,
+                           db_->Prepare("SELECT version FROM transactions WHERE state = "
+                                        "'committed' AND slot = ? ORDER BY id DESC LIMIT 1"));
+    st.Bind(1, std::string_view(&*current, 1));
+    HVKIT_ASSIGN_OR_RETURN(bool found, st.Step());
+    if (!found) {
+        return Error(ErrorCode::kMalformed, dir_ + "/current points to slot " +
+                                                std::string(1, *current) +
+                                                ", which the journal never committed");
+    }
+    HVKIT_ASSIGN_OR_RETURN(SemVer version, SemVer::Parse(st.ColumnText(0), "journal version"));
+    committed_ = Release{*current, version};
+    return Status::Ok();
+}
+
+Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
+    if (staged_) {
+        return Error(ErrorCode::kConflict, "release " + staged_->release.version.ToString() +
+                                               " is already staged; commit or abort it first");
+    }
+    SemVer installed = committed_ ? committed_->version : options_.running_version;
+    char slot = committed_ ? Other(committed_->slot) : 'a';
+    std::string incoming = dir_ + "/slots/" + kIncoming;
+
+    HVKIT_ASSIGN_OR_RETURN(Statement insert,
+                           db_->Prepare("INSERT INTO transactions(version, slot, state, "
+                                        "started_at, updated_at) VALUES ('', ?, 'staging', ?, ?)"));
+    HVKIT_RETURN_IF_ERROR(
+        insert.Bind(1, std::string_view(&slot, 1)).Bind(2, Now()).Bind(3, Now()).Run());
+    int64_t id = db_->LastInsertRowId();
+    HVKIT_RETURN_IF_ERROR(Step("staging"));
+
+    auto fail = [&](const Status& why) -> Status {
+        (void)RemoveTree(incoming);
+        (void)SetState(id, "aborted", why.message());
+        return why;
+    };
+    HVKIT_RETURN_IF_ERROR(RemoveTree(incoming));
+    ExtractOptions extract;
+    extract.components = {Component::kHypervisor};
+    extract.policy.installed_version = installed;
+    auto info = ExtractPackageFile(package_path, *trust_, incoming, extract);
+    if (!info.ok()) return fail(info.status());
+    const SemVer& version = info->manifest.version;
+    if (!(version > floor_)) {
+        return fail(Error(ErrorCode::kRollback,
+                          "package " + package_path + " version " + version.ToString() +
+                              " is not above the anti-rollback floor " + floor_.ToString()));
+    }
+    // The new release replaces the one before the committed one.
+    Status moved = RemoveTree(SlotPath(slot));
+    if (moved.ok() && rename(incoming.c_str(), SlotPath(slot).c_str()) != 0) {
+        moved = Error(ErrorCode::kIo,
+                      "moving the staged release into " + SlotPath(slot) + ": " + strerror(errno));
+    }
+    if (moved.ok()) moved = SyncDirectory(dir_ + "/slots");
+    if (!moved.ok()) return fail(moved);
+    HVKIT_RETURN_IF_ERROR(Step("extracted"));
+
+    std::string signers;
+    for (const auto& k : info->signer_key_ids) signers += (signers.empty() ? "" : ",") + k;
+    HVKIT_ASSIGN_OR_RETURN(
+        Statement staged,
+        db_->Prepare("UPDATE transactions SET version = ?, state = 'staged', signers = ?, "
+                     "updated_at = ? WHERE id = ?"));
+    HVKIT_RETURN_IF_ERROR(
+        staged.Bind(1, version.ToString()).Bind(2, signers).Bind(3, Now()).Bind(4, id).Run());
+    staged_ = StagedRelease{id, Release{slot, version}, info->signer_key_ids};
+    HVKIT_RETURN_IF_ERROR(Step("staged"));
+    return *staged_;
+}
+
+Status ReleaseStore::Commit() {
+    if (!staged_) return Error(ErrorCode::kConflict, "no staged release to commit");
+    StagedRelease s = *staged_;
+    HVKIT_RETURN_IF_ERROR(SetState(s.transaction, "committing"));
+    HVKIT_RETURN_IF_ERROR(Step("committing"));
+    HVKIT_RETURN_IF_ERROR(SwitchCurrent(s.release.slot));
+    HVKIT_RETURN_IF_ERROR(Step("switched"));
+    HVKIT_RETURN_IF_ERROR(MarkCommitted(s.transaction, s.release));
+    committed_ = s.release;
+    staged_.reset();
+    return Step("committed");
+}
+
+Status ReleaseStore::Abort() {
+    if (!staged_) return Error(ErrorCode::kConflict, "no staged release to abort");
+    HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(staged_->release.slot)));
+    HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
+    HVKIT_RETURN_IF_ERROR(SetState(staged_->transaction, "aborted", "aborted"));
+    staged_.reset();
+    return Status::Ok();
+}
+
+}  // namespace hvkit::hvmm

@@ -1,0 +1,107 @@
+// The host's installed hypervisor releases: two slots, a pointer switched
+// atomically, a journal, the anti-rollback floor and the release keys. hvmm's
+// update calls (the hvchan update family) stage and commit through this; the
+// next hvmm start runs what `current` points to.
+//
+//   DIR/trust.json        release keys and threshold (hvpkg trust format);
+//                         installed by the operator, never by a guest
+//   DIR/journal.sqlite    every transaction's state, and the floor
+//   DIR/slots/a, slots/b  a release's hypervisor files (manifest install paths)
+//   DIR/current           symlink to slots/a or slots/b, replaced by rename(2)
+//
+// A transaction moves staging -> staged -> committing -> committed, or ends
+// aborted. Each state is journaled (SQLite, synchronous=FULL) after the file
+// system work it names is durable, so Open() after a crash at any point
+// finds the old or the new release and finishes (committing) or undoes
+// (staging, staged) what was in flight. See docs/hypervisor-update.md.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hvkit/package/trust_store.h"
+#include "hvkit/package/verify.h"
+#include "hvkit/semver.h"
+#include "hvkit/status.h"
+#include "hvkit/store/sqlite.h"
+
+namespace hvkit::hvmm {
+
+// A release in a slot.
+struct Release {
+    char slot = 'a';  // 'a' or 'b'
+    SemVer version;
+};
+
+// What a staged transaction holds.
+struct StagedRelease {
+    int64_t transaction = 0;
+    Release release;
+    std::vector<std::string> signer_key_ids;
+};
+
+struct ReleaseStoreOptions {
+    // The version of the hvmm using the store: the floor for a fresh store
+    // (no release committed yet) and what a package must upgrade from.
+    SemVer running_version;
+    // Test hook: called with the name of each step ("staging", "extracted",
+    // "staged", "committing", "switched", "committed") right after it is
+    // durable. Crash tests _exit() the process there.
+    std::function<void(std::string_view step)> after_step;
+};
+
+class ReleaseStore {
+  public:
+    // Opens (dir), creating its layout when missing, loads DIR/trust.json
+    // (kNotFound, saying how to install keys, when absent), and recovers a
+    // transaction an earlier process left unfinished.
+    static Result<std::unique_ptr<ReleaseStore>> Open(const std::string& dir,
+                                                      ReleaseStoreOptions options);
+    ~ReleaseStore();
+
+    // The release `current` points to; none on a fresh store.
+    std::optional<Release> committed() const { return committed_; }
+    // The lowest version a package may have: the newest version ever
+    // committed, or the running version on a fresh store.
+    const SemVer& floor() const { return floor_; }
+    // The staged transaction, if any.
+    const std::optional<StagedRelease>& staged() const { return staged_; }
+
+    // Verifies the package at (package_path) against the release keys and
+    // the floor (its version must be above it and its min_installed_version
+    // not above what runs), then extracts its hypervisor files into the slot
+    // `current` does not point to. One transaction at a time (kConflict).
+    Result<StagedRelease> Stage(const std::string& package_path);
+    // Switches `current` to the staged slot and raises the floor.
+    Status Commit();
+    // Drops the staged release (its slot is emptied).
+    Status Abort();
+
+    const std::string& dir() const { return dir_; }
+    std::string SlotPath(char slot) const;
+
+  private:
+    ReleaseStore() = default;
+    Status Recover();
+    Status Step(std::string_view step);
+    Status SetState(int64_t id, std::string_view state, std::string_view detail = "");
+    // Marks (id) committed for (release) and raises the floor, in one SQLite transaction.
+    Status MarkCommitted(int64_t id, const Release& release);
+    Status SwitchCurrent(char slot);
+    Result<std::optional<char>> ReadCurrent() const;
+    Status LoadFloor();
+    Status LoadCommitted();
+
+    std::string dir_;
+    ReleaseStoreOptions options_;
+    std::unique_ptr<Database> db_;
+    std::optional<PackageTrustStore> trust_;
+    std::optional<Release> committed_;
+    SemVer floor_;
+    std::optional<StagedRelease> staged_;
+};
+
+}  // namespace hvkit::hvmm

@@ -1,0 +1,228 @@
+// The host's A/B release store with real packages, files and SQLite: stage,
+// commit, abort, the release keys, the anti-rollback floor, and crashes at
+// every step (a child process _exit()s right after the step; the parent opens
+// the store and must find the old or the new release, never a mix).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hvkit/crypto.h"
+#include "hvkit/fs.h"
+#include "hvkit/package/recipe.h"
+#include "hvkit/package/trust_store.h"
+#include "temp_dir.h"
+#include "update/release_store.h"
+
+namespace hvkit::hvmm {
+namespace {
+
+SemVer V(const char* text) {
+    return *SemVer::Parse(text, "test");
+}
+
+bool FileExists(const std::string& path) {
+    return access(path.c_str(), F_OK) == 0;
+}
+
+class ReleaseStoreTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        key_ = *PrivateKey::Generate();
+        stranger_ = *PrivateKey::Generate();
+        auto trust = PackageTrustStore::Create({key_.public_key()}, 1);
+        ASSERT_TRUE(trust.ok());
+        ASSERT_TRUE(MakeDirectories(store_dir()).ok());
+        ASSERT_TRUE(trust->Save(store_dir() + "/trust.json").ok());
+    }
+    std::string store_dir() const { return tmp_.Sub("store"); }
+
+    // A package of version (version) with a hypervisor file whose content
+    // names the version, and a guest file hvmm must not install.
+    std::string Package(const char* version, const PrivateKey* key = nullptr,
+                        const char* min_installed = "0.0.0") {
+        std::string dir = tmp_.Sub(std::string("src-") + version);
+        (void)MakeDirectories(dir);
+        hvkit::testing::WriteTestFile(dir + "/hvmm", std::string("hvmm ") + version + "\n");
+        hvkit::testing::WriteTestFile(dir + "/agent", "guest part\n");
+        Recipe recipe;
+        recipe.name = "hvkit";
+        recipe.version = V(version);
+        recipe.min_installed_version = V(min_installed);
+        recipe.files = {{Component::kHypervisor, dir + "/hvmm", "hypervisor/bin/hvmm", 0755},
+                        {Component::kGuestExtension, dir + "/agent", "guest/bin/agent", 0755}};
+        std::string out = tmp_.Sub(std::string("hvkit-") + version + ".hvpkg");
+        auto built = BuildPackage(recipe, {key ? *key : key_}, out);
+        EXPECT_TRUE(built.ok()) << built.status().message();
+        return out;
+    }
+
+    std::unique_ptr<ReleaseStore> Open(ReleaseStoreOptions options = {}) {
+        options.running_version = V("0.1.0");
+        auto store = ReleaseStore::Open(store_dir(), std::move(options));
+        EXPECT_TRUE(store.ok()) << store.status().message();
+        return store.ok() ? std::move(*store) : nullptr;
+    }
+
+    // What `current` serves: the installed hvmm's content, or "" without one.
+    std::string CurrentHvmm() {
+        auto text = ReadFile(store_dir() + "/current/hypervisor/bin/hvmm", 1024);
+        return text.ok() ? *text : "";
+    }
+
+    // Runs (body) in a child that _exit()s right after step (crash_at).
+    void CrashAt(const std::string& crash_at, const std::function<void(ReleaseStore&)>& body) {
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            ReleaseStoreOptions options;
+            options.running_version = V("0.1.0");
+            options.after_step = [&](std::string_view step) {
+                if (step == crash_at) _exit(42);
+            };
+            auto store = ReleaseStore::Open(store_dir(), options);
+            if (!store.ok()) _exit(1);
+            body(**store);
+            _exit(0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ(WEXITSTATUS(status), 42) << "the child never reached step " << crash_at;
+    }
+
+    hvkit::testing::TempDir tmp_;
+    PrivateKey key_, stranger_;
+};
+
+TEST_F(ReleaseStoreTest, StageAndCommitSwitchesCurrentAndRaisesTheFloor) {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_FALSE(store->committed().has_value());
+    EXPECT_EQ(store->floor(), V("0.1.0"));
+    auto staged = store->Stage(Package("0.2.0"));
+    ASSERT_TRUE(staged.ok()) << staged.status().message();
+    EXPECT_EQ(staged->release.slot, 'a');
+    EXPECT_EQ(CurrentHvmm(), "") << "nothing is committed before Commit";
+    ASSERT_TRUE(store->Commit().ok());
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.2.0\n");
+    EXPECT_EQ(store->floor(), V("0.2.0"));
+    EXPECT_FALSE(FileExists(store_dir() + "/current/guest/bin/agent"))
+        << "hvmm installs only hypervisor files";
+
+    auto next = store->Stage(Package("0.3.0"));
+    ASSERT_TRUE(next.ok()) << next.status().message();
+    EXPECT_EQ(next->release.slot, 'b');
+    ASSERT_TRUE(store->Commit().ok());
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.3.0\n");
+
+    // A new process sees the same.
+    store.reset();
+    auto reopened = Open();
+    ASSERT_NE(reopened, nullptr);
+    ASSERT_TRUE(reopened->committed().has_value());
+    EXPECT_EQ(reopened->committed()->version, V("0.3.0"));
+    EXPECT_EQ(reopened->committed()->slot, 'b');
+    EXPECT_EQ(reopened->floor(), V("0.3.0"));
+}
+
+TEST_F(ReleaseStoreTest, RefusalsChangeNothing) {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Stage(Package("0.2.0")).ok());
+    ASSERT_TRUE(store->Commit().ok());
+
+    auto unknown_key = store->Stage(Package("0.4.0", &stranger_));
+    ASSERT_FALSE(unknown_key.ok());
+    EXPECT_EQ(unknown_key.status().code(), ErrorCode::kBadSignature)
+        << unknown_key.status().message();
+
+    auto downgrade = store->Stage(Package("0.1.5"));
+    ASSERT_FALSE(downgrade.ok());
+    EXPECT_EQ(downgrade.status().code(), ErrorCode::kRollback) << downgrade.status().message();
+
+    auto same = store->Stage(Package("0.2.0"));
+    EXPECT_FALSE(same.ok()) << "a reinstall of the committed version";
+
+    auto needs_newer = store->Stage(Package("0.5.0", nullptr, "0.3.0"));
+    ASSERT_FALSE(needs_newer.ok());
+    EXPECT_EQ(needs_newer.status().code(), ErrorCode::kConflict) << needs_newer.status().message();
+
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.2.0\n");
+    EXPECT_EQ(store->floor(), V("0.2.0"));
+    EXPECT_FALSE(store->staged().has_value());
+    EXPECT_FALSE(FileExists(store_dir() + "/slots/.incoming"));
+}
+
+TEST_F(ReleaseStoreTest, OneTransactionAtATimeAndAbortEmptiesTheSlot) {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Stage(Package("0.2.0")).ok());
+    auto second = store->Stage(Package("0.3.0"));
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().code(), ErrorCode::kConflict);
+    ASSERT_TRUE(store->Abort().ok());
+    EXPECT_FALSE(FileExists(store->SlotPath('a')));
+    EXPECT_FALSE(store->Commit().ok()) << "nothing staged after the abort";
+    EXPECT_FALSE(store->committed().has_value());
+}
+
+TEST_F(ReleaseStoreTest, RefusesToOpenWithoutReleaseKeys) {
+    ASSERT_EQ(unlink((store_dir() + "/trust.json").c_str()), 0);
+    auto store = ReleaseStore::Open(store_dir(), {});
+    ASSERT_FALSE(store.ok());
+    EXPECT_NE(store.status().message().find("hvpkg trust"), std::string::npos)
+        << store.status().message();
+}
+
+// Crashes: before the commit decision the old release stays; from
+// "committing" on, the next Open finishes the switch.
+TEST_F(ReleaseStoreTest, ACrashAtAnyStepLeavesTheOldOrTheNewRelease) {
+    std::string first = Package("0.2.0"), next = Package("0.3.0");
+    std::string trust = *ReadFile(store_dir() + "/trust.json", 1 << 20);
+    struct Case {
+        const char* step;
+        const char* version;  // what must be committed after recovery
+    };
+    for (Case c : {Case{"staging", "0.2.0"}, Case{"extracted", "0.2.0"}, Case{"staged", "0.2.0"},
+                   Case{"committing", "0.3.0"}, Case{"switched", "0.3.0"}}) {
+        SCOPED_TRACE(c.step);
+        ASSERT_TRUE(RemoveTree(store_dir()).ok());
+        ASSERT_TRUE(MakeDirectories(store_dir()).ok());
+        hvkit::testing::WriteTestFile(store_dir() + "/trust.json", trust);
+        {
+            auto store = Open();
+            ASSERT_TRUE(store->Stage(first).ok());
+            ASSERT_TRUE(store->Commit().ok());
+        }
+        CrashAt(c.step, [&](ReleaseStore& s) {
+            if (s.Stage(next).ok()) (void)s.Commit();
+        });
+        auto store = Open();
+        ASSERT_NE(store, nullptr);
+        EXPECT_EQ(CurrentHvmm(), std::string("hvmm ") + c.version + "\n");
+        ASSERT_TRUE(store->committed().has_value());
+        EXPECT_EQ(store->committed()->version, V(c.version));
+        EXPECT_EQ(store->floor(), V(c.version));
+        EXPECT_FALSE(store->staged().has_value()) << "an interrupted session expires";
+        EXPECT_FALSE(FileExists(store_dir() + "/slots/.incoming"));
+        EXPECT_FALSE(FileExists(store_dir() + "/current.new"));
+    }
+}
+
+TEST_F(ReleaseStoreTest, AfterACrashANewApplyCompletes) {
+    {
+        auto store = Open();
+        ASSERT_TRUE(store->Stage(Package("0.2.0")).ok());
+        ASSERT_TRUE(store->Commit().ok());
+    }
+    std::string next = Package("0.3.0");
+    CrashAt("extracted", [&](ReleaseStore& s) { (void)s.Stage(next); });
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Stage(next).ok());
+    ASSERT_TRUE(store->Commit().ok());
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.3.0\n");
+}
+
+}  // namespace
+}  // namespace hvkit::hvmm
