@@ -80,6 +80,67 @@ enum hvchan_call {
      * area to the output area; ret0 = length. Length 0 is a no-op call (the
      * round-trip benchmark's). */
     HVCHAN_CALL_ECHO = 1,
+
+    /* The update family (HVCHAN_F_UPDATE; HVCHAN_E_DENIED unless hvmm runs
+     * with --allow-hypervisor-update). One session at a time; a session idle
+     * for HVCHAN_UPDATE_SESSION_TIMEOUT_S expires and another BEGIN replaces
+     * it. The host verifies everything itself: the manifest's signature
+     * against its own release keys and its anti-rollback floor at BEGIN, each
+     * chunk's hash at WRITE, the whole package's hash and every file at END. */
+
+    /* args: input offset and length of a struct hvchan_update_begin followed
+     * by the manifest.json bytes. -> ret0 session id. */
+    HVCHAN_CALL_UPDATE_BEGIN = 0x10,
+    /* args: session, package offset, input offset, length of a struct
+     * hvchan_update_chunk followed by the chunk. Chunks arrive in order:
+     * package offset must equal the bytes received so far (no gaps, no
+     * overlaps); length at most HVCHAN_UPDATE_MAX_CHUNK. -> ret0 received. */
+    HVCHAN_CALL_UPDATE_WRITE = 0x11,
+    /* args: session. Checks the size and hash announced at BEGIN, verifies
+     * the package and stages its hypervisor files in the inactive slot. */
+    HVCHAN_CALL_UPDATE_END = 0x12,
+    /* args: session. Switches the committed release atomically. */
+    HVCHAN_CALL_UPDATE_COMMIT = 0x13,
+    /* args: session. Drops the session and anything it staged. */
+    HVCHAN_CALL_UPDATE_ABORT = 0x14,
+    /* -> out area: struct hvchan_update_status (no session needed). */
+    HVCHAN_CALL_UPDATE_STATUS = 0x15,
+};
+
+#define HVCHAN_UPDATE_MAX_CHUNK 0x20000u    /* 128 KiB */
+#define HVCHAN_UPDATE_MAX_MANIFEST 0x30000u /* what fits the input area with the header */
+#define HVCHAN_UPDATE_SESSION_TIMEOUT_S 60u
+
+/* UPDATE_BEGIN's input. */
+struct hvchan_update_begin {
+    uint64_t package_size;      /* bytes of the .hvpkg that will follow */
+    uint8_t package_sha256[32]; /* SHA-256 of those bytes */
+    uint32_t manifest_size;     /* bytes of manifest.json right after this struct */
+    uint32_t reserved;          /* 0 */
+};
+
+/* UPDATE_WRITE's input: the chunk's SHA-256, then the chunk. */
+struct hvchan_update_chunk {
+    uint8_t sha256[32];
+};
+
+/* UPDATE_STATUS's output. */
+enum hvchan_update_state {
+    HVCHAN_UPDATE_IDLE = 0,
+    HVCHAN_UPDATE_RECEIVING = 1, /* BEGIN accepted; chunks arriving */
+    HVCHAN_UPDATE_STAGED = 2,    /* END verified and staged it */
+    HVCHAN_UPDATE_COMMITTED = 3, /* the last session committed */
+    HVCHAN_UPDATE_FAILED = 4     /* the last session ended in an error */
+};
+struct hvchan_update_status {
+    uint32_t state;             /* hvchan_update_state */
+    uint32_t last_status;       /* hvchan_status of the session's last call */
+    uint64_t session;           /* current or last session id, 0 = none */
+    uint64_t received;          /* package bytes received */
+    uint64_t total;             /* package bytes announced */
+    char version[32];           /* the session's package version */
+    char committed_version[32]; /* the host's committed release ("" = none) */
+    char message[128];          /* NUL-terminated, for people */
 };
 
 /* Status codes in HVCHAN_REG_STATUS and the call block. 0 is success. */
@@ -115,6 +176,8 @@ struct hvchan_info {
 #ifdef __cplusplus
 static_assert(sizeof(struct hvchan_call_block) == 80, "hvchan_call_block layout");
 static_assert(sizeof(struct hvchan_info) == 88, "hvchan_info layout");
+static_assert(sizeof(struct hvchan_update_begin) == 48, "hvchan_update_begin layout");
+static_assert(sizeof(struct hvchan_update_status) == 224, "hvchan_update_status layout");
 #endif
 
 #endif /* HVKIT_HVCHAN_ABI_H */

@@ -162,7 +162,7 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
         return Error(ErrorCode::kConflict, "release " + staged_->release.version.ToString() +
                                                " is already staged; commit or abort it first");
     }
-    SemVer installed = committed_ ? committed_->version : options_.running_version;
+    SemVer installed = this->installed();
     char slot = committed_ ? Other(committed_->slot) : 'a';
     std::string incoming = dir_ + "/slots/" + kIncoming;
 
@@ -209,7 +209,7 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
                      "updated_at = ? WHERE id = ?"));
     HVKIT_RETURN_IF_ERROR(
         staged.Bind(1, version.ToString()).Bind(2, signers).Bind(3, Now()).Bind(4, id).Run());
-    staged_ = StagedRelease{id, Release{slot, version}, info->signer_key_ids};
+    staged_ = StagedRelease{id, Release{slot, version}, info->manifest, info->signer_key_ids};
     HVKIT_RETURN_IF_ERROR(Step("staged"));
     return *staged_;
 }

@@ -40,6 +40,7 @@ struct Release {
 struct StagedRelease {
     int64_t transaction = 0;
     Release release;
+    Manifest manifest;
     std::vector<std::string> signer_key_ids;
 };
 
@@ -69,6 +70,11 @@ class ReleaseStore {
     const SemVer& floor() const { return floor_; }
     // The staged transaction, if any.
     const std::optional<StagedRelease>& staged() const { return staged_; }
+    // What a package must upgrade from: the committed version, or the
+    // running one on a fresh store.
+    SemVer installed() const { return committed_ ? committed_->version : options_.running_version; }
+    // The release keys (DIR/trust.json as loaded by Open).
+    const PackageTrustStore& trust() const { return *trust_; }
 
     // Verifies the package at (package_path) against the release keys and
     // the floor (its version must be above it and its min_installed_version

@@ -1,0 +1,88 @@
+// The host side of hvchan's update calls: one session at a time receives a
+// package in ordered, hashed chunks into a staging file, then hands it to the
+// release store. Nothing the guest says is trusted: the manifest announced at
+// BEGIN is verified against the host's release keys and floor before a byte
+// of payload is accepted, every chunk is hashed after it was copied out of
+// shared memory, and END verifies the whole package again (signature, every
+// file) and requires it to carry the manifest BEGIN announced.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "hvkit/crypto.h"
+#include "hvkit/fs.h"
+#include "hvkit/hvchan_abi.h"
+#include "update/release_store.h"
+
+namespace hvkit::hvmm {
+
+class UpdateService {
+  public:
+    // Seconds since some fixed point (tests pass their own clock).
+    using Clock = std::function<int64_t()>;
+    // Takes (store); the staging file lives in the store's directory.
+    UpdateService(std::unique_ptr<ReleaseStore> store, Clock clock = nullptr);
+    ~UpdateService();
+
+    struct Begin {
+        uint64_t package_size = 0;
+        Sha256Digest package_sha256{};
+        std::string manifest;  // manifest.json bytes (a signed envelope)
+    };
+    // Verifies the manifest (signature, schema, floor, min_installed_version)
+    // and opens a session; returns its id. kConflict while another session
+    // is active and not yet expired.
+    Result<uint64_t> BeginSession(const Begin& begin);
+    // Appends (chunk) at (offset), which must equal the bytes received so far;
+    // (sha256) must be the chunk's. Returns the bytes received.
+    Result<uint64_t> Write(uint64_t session, uint64_t offset, std::span<const uint8_t> chunk,
+                           const Sha256Digest& sha256);
+    // All bytes there and the whole hash right: verify and stage.
+    Status End(uint64_t session);
+    Status Commit(uint64_t session);
+    Status Abort(uint64_t session);
+    // The state for UPDATE_STATUS and the control socket. (last) is the
+    // hvchan status of the call just made, recorded for the report.
+    hvchan_update_status Report() const;
+    void RecordLastStatus(uint32_t status);
+
+    // The committed release's version ("" when none), for hvchan info.
+    std::string committed_version() const;
+
+  private:
+    struct Session {
+        uint64_t id = 0;
+        Begin begin;
+        Manifest manifest;
+        uint64_t received = 0;
+        Sha256 whole;
+        UniqueFd file;
+        bool staged = false;
+        int64_t last_activity = 0;
+    };
+    Status CheckSession(uint64_t session) const;
+    void EndSession(uint32_t state, std::string message);
+    Status Fail(Status why);  // ends the session with (why), returns it
+
+    mutable std::mutex mu_;
+    std::unique_ptr<ReleaseStore> store_;
+    Clock clock_;
+    std::string incoming_path_;
+    std::unique_ptr<Session> session_;
+    uint64_t next_id_ = 1;
+    // The last session's outcome, for Report().
+    uint32_t last_state_ = HVCHAN_UPDATE_IDLE;
+    uint32_t last_status_ = HVCHAN_OK;
+    uint64_t last_session_ = 0;
+    std::string last_version_;
+    std::string last_message_;
+};
+
+}  // namespace hvkit::hvmm
