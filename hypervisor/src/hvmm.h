@@ -460,6 +460,10 @@ class Serial8250 final : public Device {
     // Queues host input (bytes) for the guest to read; bytes past the
     // receive buffer's capacity are dropped and counted.
     void EnqueueInput(std::span<const uint8_t> bytes);
+    // Queues as many leading bytes of (bytes) as the receive buffer has room
+    // for and returns how many; drops nothing (for a host input source that
+    // can hold the rest back).
+    size_t OfferInput(std::span<const uint8_t> bytes);
     uint64_t dropped_input() const;
 
     struct Registers {
