@@ -52,7 +52,7 @@ Result<ControlCommand> ParseControlRequest(std::string_view line) {
     if (!request.is_object()) {
         return Error(
             ErrorCode::kInvalidArgument,
-            std::string("request must be a JSON object, not ") + JsonTypeName(request.type()));
+            std::string("request must be a JSON object; got ") + JsonTypeName(request.type()));
     }
     const Json* cmd = request.Find("cmd");
     if (cmd == nullptr) {
@@ -61,7 +61,7 @@ Result<ControlCommand> ParseControlRequest(std::string_view line) {
     }
     if (!cmd->is_string()) {
         return Error(ErrorCode::kInvalidArgument,
-                     std::string("\"cmd\" must be a string, not ") + JsonTypeName(cmd->type()));
+                     std::string("\"cmd\" must be a string; got ") + JsonTypeName(cmd->type()));
     }
     for (const auto& [key, value] : request.as_object()) {
         if (key != "cmd") {
