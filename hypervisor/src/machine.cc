@@ -90,10 +90,13 @@ Status Machine::Pause() {
         std::lock_guard<std::mutex> lock(threads_mu_);
         for (size_t i = 0; i < running_.size(); ++i) vcpus_[i]->Kick(running_[i]);
     }
-    if (!gate_.WaitParked(current_vcpu_machine == this ? 1 : 0)) {
+    // A vCPU that left its loop (the guest reset) no longer counts as
+    // running, so check the stop latch even when the wait succeeded.
+    if (!gate_.WaitParked(current_vcpu_machine == this ? 1 : 0) || control_.stop_requested()) {
         if (control_.stop_requested()) {
-            return Error(ErrorCode::kConflict,
-                         "the VM stopped before every vCPU paused; nothing is paused now");
+            return Error(ErrorCode::kConflict, "the VM stopped while pausing (" +
+                                                   std::string(StopReasonName(control_.reason())) +
+                                                   ")");
         }
         return Error(ErrorCode::kConflict, "the VM was resumed before every vCPU paused");
     }
