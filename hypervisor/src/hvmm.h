@@ -5,11 +5,14 @@
 //   arch/x86_64/  machine facts: layout.h (every GPA), e820, gdt, regs, cpuid,
 //                 msr, lapic, mptable
 //   vstate/       KVM objects: kvm (/dev/kvm and its backend), guest_memory,
-//                 vm, vcpu, control (why and when the VM stops)
+//                 vm, vcpu, control (why and when the VM stops), run_gate
+//                 (where vCPUs park while paused)
 //   devices/      bus, the device table, serial (8250), i8042
 //   boot/         bzImage parsing and Linux 64-bit boot protocol; flat
 //                 real-mode payloads
 //   builder       composes a Machine from a MachineConfig
+//   control/      the host's side: the control socket and serial input
+//                 (own header, control/control.h; it uses Machine's public API)
 //
 // Guest input is hostile: the only way to touch guest RAM is
 // GuestMemory::Slice(), which refuses ranges outside RAM and overflowing
@@ -196,6 +199,46 @@ class VmControl {
     mutable std::mutex mu_;
     std::string detail_;
     UniqueFd eventfd_;
+};
+
+// ============================================================================
+// vstate/run_gate.cc — where vCPUs wait while the machine is paused
+// ============================================================================
+
+// The gate vCPU threads pass between KVM_RUN calls. While it is closed they
+// park on it (a condition variable) instead of entering the guest; Machine
+// closes it, kicks every vCPU and waits until all of them are parked, which
+// is what Machine::Pause() promises. Stopping() releases every parked thread
+// (and every WaitParked caller) for good, so a stop request while paused
+// still stops the machine. Thread-safe.
+class RunGate {
+  public:
+    // (vcpus) threads are about to run; called before they start.
+    void Start(size_t vcpus);
+    // A vCPU thread left its run loop for good (the machine is stopping).
+    void Left();
+    // The machine is stopping: parked threads return and nobody parks again.
+    void Stopping();
+    // Close: vCPUs park at their next pass. Open: parked vCPUs run again.
+    // Both are idempotent.
+    void Close();
+    void Open();
+    bool closed() const;
+    // Waits until every running vCPU but (excluding) is parked. True when the
+    // gate is closed and they are; false when it was opened or the machine
+    // began stopping first.
+    bool WaitParked(size_t excluding = 0);
+    // The vCPU side: returns at once when the gate is open or the machine is
+    // stopping; otherwise counts the caller as parked and blocks until either.
+    void ParkWhileClosed();
+
+  private:
+    mutable std::mutex mu_;
+    std::condition_variable changed_;
+    bool closed_ = false;
+    bool stopping_ = false;
+    size_t active_ = 0;
+    size_t parked_ = 0;
 };
 
 // ============================================================================
@@ -442,6 +485,10 @@ class Serial8250 final : public Device {
     // Queues host input (bytes) for the guest to read; bytes past the
     // receive buffer's capacity are dropped and counted.
     void EnqueueInput(std::span<const uint8_t> bytes);
+    // Queues as many leading bytes of (bytes) as the receive buffer has room
+    // for and returns how many; drops nothing (for a host input source that
+    // can hold the rest back).
+    size_t OfferInput(std::span<const uint8_t> bytes);
     uint64_t dropped_input() const;
 
     struct Registers {
@@ -552,9 +599,15 @@ class Vcpu {
     // Runs the guest until (control) says stop: port I/O exits go to (pio),
     // MMIO exits to (mmio); resets, shutdowns and failures become stop
     // requests. Returns when stopping. Call on the vCPU's own thread.
-    void RunLoop(const Bus& pio, const Bus& mmio, VmControl& control);
-    // Makes a running RunLoop return to check (control) soon: sets
-    // immediate_exit and signals (thread). Safe from any thread.
+    // Between KVM_RUN calls it passes (gate): while the gate is closed the
+    // thread parks there. It parks only right after a KVM_RUN that returned
+    // EINTR (entered with immediate_exit set when the gate is closed), so the
+    // kernel has completed any port I/O or MMIO in flight and the vCPU's
+    // state is consistent while parked (the KVM API's rule for saving it).
+    void RunLoop(const Bus& pio, const Bus& mmio, VmControl& control, RunGate& gate);
+    // Makes a running RunLoop return to check (control) and its gate soon:
+    // sets immediate_exit and signals (thread). Safe from any thread; a kick
+    // that lands outside KVM_RUN still makes the next KVM_RUN return at once.
     void Kick(pthread_t thread);
 
   private:
@@ -615,9 +668,26 @@ class Machine {
     // Starts one thread per vCPU and waits until a stop is requested (by the
     // guest, a device, an error, Stop(), or SIGINT/SIGTERM when
     // (handle_host_signals)); joins the threads and returns the reason.
+    // A machine paused before Run() starts with its vCPUs parked.
     StopReason Run(bool handle_host_signals = false);
-    // Requests a stop from any thread.
-    void Stop() { control_.RequestStop(StopReason::kHostRequest, "stop requested"); }
+    // Requests a stop from any thread, (detail) saying who asked. Stops a
+    // paused machine too.
+    void Stop(std::string detail = "stop requested") {
+        control_.RequestStop(StopReason::kHostRequest, std::move(detail));
+    }
+    // Kicks every vCPU out of KVM_RUN and parks its thread until Resume();
+    // returns once all vCPUs are parked with consistent state (see
+    // Vcpu::RunLoop), so their state can be saved. From any thread, and
+    // idempotent; on a vCPU thread (a device handler) it waits for the other
+    // vCPUs and the caller parks when its exit is handled. kConflict when the
+    // machine stopped (or was resumed) before every vCPU parked.
+    Status Pause();
+    // Lets parked vCPUs run again; nothing when not paused. From any thread.
+    void Resume();
+    bool paused() const { return gate_.closed(); }
+    uint32_t vcpu_count() const { return static_cast<uint32_t>(vcpus_.size()); }
+    // Device names in setup order.
+    std::vector<std::string> DeviceNames() const;
     const VmControl& control() const { return control_; }
     GuestMemory& memory() { return *memory_; }
     Bus& pio() { return pio_; }
@@ -646,6 +716,10 @@ class Machine {
     std::unique_ptr<Vm> vm_;
     std::vector<std::unique_ptr<Vcpu>> vcpus_;
     std::vector<std::shared_ptr<DeviceState>> devices_;
+    RunGate gate_;
+    // The vCPU threads Pause() may kick: set by Run() while they are joinable.
+    std::mutex threads_mu_;
+    std::vector<pthread_t> running_;
 };
 
 // Composes a Machine from (config): KVM, memory, VM, devices from the device

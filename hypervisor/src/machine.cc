@@ -1,5 +1,6 @@
 // Running a built machine: one thread per vCPU, a wait for the stop latch
-// (and, for the hvmm process, SIGINT/SIGTERM), then kick and join.
+// (and, for the hvmm process, SIGINT/SIGTERM), then kick and join; pausing
+// parks the vCPU threads on the run gate.
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +14,14 @@
 #include "hvmm.h"
 
 namespace hvkit::hvmm {
+
+namespace {
+
+// The machine whose vCPU runs on this thread, if any: Pause() from a device
+// handler must not wait for its own thread to park.
+thread_local const Machine* current_vcpu_machine = nullptr;
+
+}  // namespace
 
 Machine::~Machine() = default;
 
@@ -30,9 +39,18 @@ StopReason Machine::Run(bool handle_host_signals) {
     }
     std::vector<std::thread> threads;
     threads.reserve(vcpus_.size());
-    for (auto& vcpu : vcpus_) {
-        Vcpu* v = vcpu.get();
-        threads.emplace_back([this, v] { v->RunLoop(pio_, mmio_, control_); });
+    gate_.Start(vcpus_.size());
+    {
+        std::lock_guard<std::mutex> lock(threads_mu_);
+        for (auto& vcpu : vcpus_) {
+            Vcpu* v = vcpu.get();
+            threads.emplace_back([this, v] {
+                current_vcpu_machine = this;
+                v->RunLoop(pio_, mmio_, control_, gate_);
+                gate_.Left();
+            });
+            running_.push_back(threads.back().native_handle());
+        }
     }
     while (!control_.stop_requested()) {
         pollfd fds[2] = {{control_.eventfd(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
@@ -48,10 +66,51 @@ StopReason Machine::Run(bool handle_host_signals) {
             }
         }
     }
-    for (size_t i = 0; i < threads.size(); ++i) vcpus_[i]->Kick(threads[i].native_handle());
+    gate_.Stopping();  // parked vCPUs wake, see the stop and return
+    {
+        std::lock_guard<std::mutex> lock(threads_mu_);
+        for (size_t i = 0; i < threads.size(); ++i) vcpus_[i]->Kick(threads[i].native_handle());
+        running_.clear();  // joined below: Pause() must not signal them any more
+    }
     for (auto& t : threads) t.join();
     if (handle_host_signals) pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     return control_.reason();
+}
+
+Status Machine::Pause() {
+    if (control_.stop_requested()) {
+        return Error(ErrorCode::kConflict, "cannot pause: the VM is stopping (" +
+                                               std::string(StopReasonName(control_.reason())) +
+                                               ")");
+    }
+    gate_.Close();
+    {
+        // Kicked after the close, so each vCPU either sees the closed gate at
+        // its next pass or returns from KVM_RUN to check it.
+        std::lock_guard<std::mutex> lock(threads_mu_);
+        for (size_t i = 0; i < running_.size(); ++i) vcpus_[i]->Kick(running_[i]);
+    }
+    // A vCPU that left its loop (the guest reset) no longer counts as
+    // running, so check the stop latch even when the wait succeeded.
+    if (!gate_.WaitParked(current_vcpu_machine == this ? 1 : 0) || control_.stop_requested()) {
+        if (control_.stop_requested()) {
+            return Error(ErrorCode::kConflict, "the VM stopped while pausing (" +
+                                                   std::string(StopReasonName(control_.reason())) +
+                                                   ")");
+        }
+        return Error(ErrorCode::kConflict, "the VM was resumed before every vCPU paused");
+    }
+    return Status::Ok();
+}
+
+void Machine::Resume() {
+    gate_.Open();
+}
+
+std::vector<std::string> Machine::DeviceNames() const {
+    std::vector<std::string> names;
+    for (const auto& d : devices_) names.emplace_back(d->name());
+    return names;
 }
 
 Json Machine::SaveDevices() const {

@@ -5,9 +5,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "control/control.h"
 #include "hvkit/cli_args.h"
 #include "hvkit/fs.h"
 #include "hvmm.h"
@@ -24,7 +27,7 @@ using namespace hvkit::hvmm;
 constexpr int kExitOk = 0;       // the guest reset or shut down
 constexpr int kExitFailure = 1;  // hvmm failed, or the guest crashed or triple-faulted
 constexpr int kExitUsage = 2;
-constexpr int kExitStopped = 3;        // stopped by SIGINT/SIGTERM
+constexpr int kExitStopped = 3;        // stopped by SIGINT/SIGTERM or a control-socket shutdown
 constexpr int kExitNoHardwareKvm = 4;  // check-kvm: KVM works but cannot boot a stock kernel
 
 constexpr const char* kHelp = R"(usage: hvmm COMMAND [ARGS]
@@ -32,23 +35,32 @@ constexpr const char* kHelp = R"(usage: hvmm COMMAND [ARGS]
 The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
 
   hvmm run --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]
-           [--cpus N] [--serial-log FILE] [--allow-pvm]
-           [--hvchan [--allow-hypervisor-update]]
+           [--cpus N] [--serial-log FILE] [--serial-input stdin|none]
+           [--control PATH] [--allow-pvm] [--hvchan [--allow-hypervisor-update]]
       Boot a Linux bzImage (64-bit boot protocol). SIZE like 512M or 2G
       (default 256M); N vCPUs (default 1). The serial console (COM1, ttyS0)
-      goes to stdout, or to FILE with --serial-log. A guest reset (reboot)
-      ends the VM. --allow-pvm boots even where /dev/kvm is PVM-backed,
-      which only a PVM-aware guest kernel survives.
+      goes to stdout, or to FILE with --serial-log. Its input is read from
+      stdin (default; a terminal is put in raw mode, Ctrl-C still stops hvmm,
+      and a terminal hvmm runs in the background of is not read; EOF stops
+      reading, not the VM) or nothing with --serial-input none. --control
+      serves the control socket at PATH (mode 0600): line-delimited JSON
+      requests status, pause, resume, shutdown. A guest reset (reboot) ends
+      the VM. --allow-pvm boots even where /dev/kvm is PVM-backed, which
+      only a PVM-aware guest kernel survives.
       --hvchan gives the guest the hypercall channel (PCI 00:02.0,
       docs/hvchan-abi.md); --allow-hypervisor-update lets this VM update
       the hypervisor through it.
+  hvmm control PATH CMD
+      Send CMD (status, pause, resume or shutdown) to the control socket at
+      PATH and print the JSON response; exit 0 when it says "ok":true.
   hvmm check-kvm
       Say whether /dev/kvm is usable and what backs it.
   hvmm --version
 
 Exit status: 0 guest reset or shut down; 1 failure (hvmm error, guest crash
-or triple fault); 2 usage error; 3 stopped by SIGINT/SIGTERM; 4 (check-kvm)
-KVM works but cannot boot a stock kernel.
+or triple fault; for control: the request failed or was refused); 2 usage
+error; 3 stopped by SIGINT/SIGTERM or a control-socket shutdown; 4
+(check-kvm) KVM works but cannot boot a stock kernel.
 )";
 
 int Fail(const Status& st) {
@@ -94,12 +106,60 @@ int CheckKvm() {
     return kExitOk;
 }
 
+// What runs beside the vCPUs for the host: the control socket and serial
+// input. Stop() ends them users first: the server before its target, the
+// input pump before the terminal is restored.
+struct HostSide {
+    std::unique_ptr<MachineControlTarget> target;
+    std::unique_ptr<ControlServer> server;
+    std::shared_ptr<Serial8250> serial;
+    std::unique_ptr<TerminalRawMode> raw_mode;
+    std::unique_ptr<SerialInputPump> input;
+    void Stop() {
+        input.reset();
+        raw_mode.reset();
+        server.reset();
+        target.reset();
+    }
+    ~HostSide() { Stop(); }
+};
+
+Status StartHostSide(Machine& machine, const std::optional<std::string>& control_path,
+                     bool read_stdin, HostSide& host) {
+    int stop_fd = machine.control().eventfd();
+    if (control_path) {
+        host.target = std::make_unique<MachineControlTarget>(machine, HVKIT_VERSION_STRING);
+        auto server = ControlServer::Start(*control_path, *host.target, stop_fd);
+        if (!server.ok()) return server.status();
+        host.server = std::move(*server);
+    }
+    host.serial = std::dynamic_pointer_cast<Serial8250>(machine.FindDevice("serial"));
+    if (read_stdin && host.serial != nullptr && CanReadWithoutStopping(STDIN_FILENO)) {
+        host.raw_mode = std::make_unique<TerminalRawMode>(STDIN_FILENO);
+        host.input = std::make_unique<SerialInputPump>(STDIN_FILENO, *host.serial, stop_fd);
+    }
+    return Status::Ok();
+}
+
+// `hvmm control PATH CMD`: one request, its response on stdout.
+int Control(const std::vector<std::string>& argv) {
+    auto args = cli::ParseArgs(argv, {.positional = 2});
+    if (!args.ok())
+        return Usage("control: " + args.status().message() + " (hvmm control PATH CMD)");
+    auto response = SendControlRequest(args->positional[0], ControlRequestFor(args->positional[1]));
+    if (!response.ok()) return Fail(response.status());
+    printf("%s\n", response->c_str());
+    auto parsed = ParseJson(*response, "control response");
+    const Json* ok = parsed.ok() ? parsed->Find("ok") : nullptr;
+    return ok != nullptr && ok->is_bool() && ok->as_bool() ? kExitOk : kExitFailure;
+}
+
 int Run(const std::vector<std::string>& argv) {
-    auto args = cli::ParseArgs(argv, {.value_options = {"--kernel", "--initrd", "--cmdline",
-                                                        "--mem", "--cpus", "--serial-log"},
-                                      .flags = {"--allow-pvm", "--hvchan",
-                                                "--allow-hypervisor-update"},
-                                      .positional = 0});
+    auto args = cli::ParseArgs(
+        argv, {.value_options = {"--kernel", "--initrd", "--cmdline", "--mem", "--cpus",
+                                 "--serial-log", "--serial-input", "--control"},
+               .flags = {"--allow-pvm", "--hvchan", "--allow-hypervisor-update"},
+               .positional = 0});
     if (!args.ok()) return Usage(args.status().message());
     auto kernel_path = args->Required("--kernel");
     auto initrd_path = args->One("--initrd");
@@ -107,9 +167,16 @@ int Run(const std::vector<std::string>& argv) {
     auto mem = args->One("--mem");
     auto cpus = args->One("--cpus");
     auto serial_log = args->One("--serial-log");
-    for (const Status* st : {&kernel_path.status(), &initrd_path.status(), &cmdline.status(),
-                             &mem.status(), &cpus.status(), &serial_log.status()}) {
+    auto serial_input = args->One("--serial-input");
+    auto control_path = args->One("--control");
+    for (const Status* st :
+         {&kernel_path.status(), &initrd_path.status(), &cmdline.status(), &mem.status(),
+          &cpus.status(), &serial_log.status(), &serial_input.status(), &control_path.status()}) {
         if (!st->ok()) return Usage(st->message());
+    }
+    std::string input_source = serial_input->value_or("stdin");
+    if (input_source != "stdin" && input_source != "none") {
+        return Usage("--serial-input '" + input_source + "': use stdin or none");
     }
     MachineConfig config;
     if (*mem) {
@@ -169,7 +236,11 @@ int Run(const std::vector<std::string>& argv) {
 
     auto machine = BuildMachine(config);
     if (!machine.ok()) return Fail(machine.status());
+    HostSide host;
+    Status started = StartHostSide(**machine, *control_path, input_source == "stdin", host);
+    if (!started.ok()) return Fail(started);
     StopReason reason = (*machine)->Run(/*handle_host_signals=*/true);
+    host.Stop();  // joins the threads, restores the terminal, removes the socket
     std::string detail = (*machine)->control().detail();
     fprintf(stderr, "hvmm: VM stopped: %s (%s)\n", StopReasonName(reason), detail.c_str());
     switch (reason) {
@@ -204,6 +275,7 @@ int main(int argc, char** argv) {
         }
     }
     if (command == "run") return Run(rest);
+    if (command == "control") return Control(rest);
     if (command == "check-kvm") {
         if (!rest.empty()) return Usage("check-kvm takes no arguments");
         return CheckKvm();

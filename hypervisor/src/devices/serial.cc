@@ -1,6 +1,7 @@
 // An 8250/16550A UART as Linux's 8250 driver probes and drives it. Transmit
 // is instantaneous (THR empty again at once); the guest learns that through
 // the THR-empty interrupt, received data through the data-ready interrupt.
+#include <algorithm>
 #include <cstring>
 
 #include "hvmm.h"
@@ -151,6 +152,14 @@ void Serial8250::EnqueueInput(std::span<const uint8_t> bytes) {
         }
     }
     UpdateInterrupt();
+}
+
+size_t Serial8250::OfferInput(std::span<const uint8_t> bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    size_t n = std::min(bytes.size(), kRxCapacity - std::min(kRxCapacity, r_.rx.size()));
+    r_.rx.insert(r_.rx.end(), bytes.begin(), bytes.begin() + static_cast<ptrdiff_t>(n));
+    if (n > 0) UpdateInterrupt();
+    return n;
 }
 
 uint64_t Serial8250::dropped_input() const {

@@ -76,16 +76,23 @@ void Vcpu::Kick(pthread_t thread) {
     pthread_kill(thread, KickSignal());
 }
 
-void Vcpu::RunLoop(const Bus& pio, const Bus& mmio, VmControl& control) {
+void Vcpu::RunLoop(const Bus& pio, const Bus& mmio, VmControl& control, RunGate& gate) {
     // A caller may have blocked signals before starting this thread; the kick must get through.
     sigset_t kick;
     sigemptyset(&kick);
     sigaddset(&kick, KickSignal());
     pthread_sigmask(SIG_UNBLOCK, &kick, nullptr);
     while (!control.stop_requested()) {
+        // A closed gate: enter KVM_RUN only to let the kernel finish the exit
+        // in flight (immediate_exit runs no guest instruction), then park.
+        if (gate.closed()) __atomic_store_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
         if (ioctl(fd_.get(), KVM_RUN, 0) != 0) {
             if (errno == EINTR || errno == EAGAIN) {
+                // Cleared before the gate is checked: a Pause() whose close
+                // this check misses kicks after it, so its immediate_exit
+                // stands for the next KVM_RUN.
                 __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+                gate.ParkWhileClosed();
                 continue;
             }
             control.RequestStop(StopReason::kError,

@@ -1,0 +1,45 @@
+// The ControlTarget a real Machine answers through.
+#include <time.h>
+
+#include "control/control.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+int64_t MonotonicNs() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+MachineControlTarget::MachineControlTarget(Machine& machine, std::string version)
+    : machine_(machine), version_(std::move(version)), started_ns_(MonotonicNs()) {}
+
+VmStatusReport MachineControlTarget::Report() const {
+    VmStatusReport r;
+    r.paused = machine_.paused();
+    r.vcpus = machine_.vcpu_count();
+    r.memory_bytes = machine_.memory().size();
+    r.uptime_s = static_cast<uint64_t>((MonotonicNs() - started_ns_) / 1000000000);
+    r.version = version_;
+    r.devices = machine_.DeviceNames();
+    // r.committed_version: set here once hypervisor updates record it.
+    return r;
+}
+
+Status MachineControlTarget::Pause() {
+    return machine_.Pause();
+}
+
+void MachineControlTarget::Resume() {
+    machine_.Resume();
+}
+
+void MachineControlTarget::Shutdown() {
+    machine_.Stop("shutdown requested on the control socket");
+}
+
+}  // namespace hvkit::hvmm

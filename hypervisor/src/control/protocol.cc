@@ -1,0 +1,130 @@
+// The control socket's protocol: one JSON request object per line, one JSON
+// response object per line. Pure: no sockets here, so every rule is
+// unit-tested.
+#include "control/control.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+struct NamedCommand {
+    const char* name;
+    ControlCommand command;
+};
+
+constexpr NamedCommand kCommands[] = {
+    {"status", ControlCommand::kStatus},
+    {"pause", ControlCommand::kPause},
+    {"resume", ControlCommand::kResume},
+    {"shutdown", ControlCommand::kShutdown},
+};
+
+std::string KnownCommands() {
+    std::string out;
+    for (const auto& c : kCommands) {
+        if (!out.empty()) out += ", ";
+        out += c.name;
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<ControlCommand> ParseControlRequest(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > kMaxControlLine) {
+        return Error(ErrorCode::kTooLarge, "request line is longer than " +
+                                               std::to_string(kMaxControlLine) +
+                                               " bytes; send one JSON object per line");
+    }
+    if (line.find_first_not_of(" \t") == std::string_view::npos) {
+        return Error(ErrorCode::kMalformed,
+                     "empty request line; send a JSON object such as {\"cmd\":\"status\"}");
+    }
+    auto parsed =
+        ParseJson(line, "request", JsonLimits{.max_depth = 8, .max_bytes = kMaxControlLine});
+    if (!parsed.ok()) {
+        return Error(ErrorCode::kMalformed, "request is not valid JSON (" +
+                                                parsed.status().message() +
+                                                "); send one JSON object per line");
+    }
+    const Json& request = *parsed;
+    if (!request.is_object()) {
+        return Error(
+            ErrorCode::kInvalidArgument,
+            std::string("request must be a JSON object; got ") + JsonTypeName(request.type()));
+    }
+    const Json* cmd = request.Find("cmd");
+    if (cmd == nullptr) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "request lacks \"cmd\"; known commands: " + KnownCommands());
+    }
+    if (!cmd->is_string()) {
+        return Error(ErrorCode::kInvalidArgument,
+                     std::string("\"cmd\" must be a string; got ") + JsonTypeName(cmd->type()));
+    }
+    for (const auto& [key, value] : request.as_object()) {
+        if (key != "cmd") {
+            return Error(ErrorCode::kInvalidArgument, "request has unknown member \"" + key +
+                                                          "\"; a request is {\"cmd\":NAME} only");
+        }
+    }
+    for (const auto& c : kCommands) {
+        if (cmd->as_string() == c.name) return c.command;
+    }
+    return Error(ErrorCode::kInvalidArgument,
+                 "unknown cmd \"" + cmd->as_string() + "\"; known commands: " + KnownCommands());
+}
+
+std::string ControlOkResponse() {
+    Json r = Json::MakeObject();
+    r["ok"] = Json(true);
+    return DumpJson(r, 0);
+}
+
+std::string ControlStatusResponse(const VmStatusReport& report) {
+    Json r = Json::MakeObject();
+    r["ok"] = Json(true);
+    r["state"] = Json(report.paused ? "paused" : "running");
+    r["vcpus"] = Json(report.vcpus);
+    r["memory_bytes"] = Json(report.memory_bytes);
+    r["uptime_s"] = Json(report.uptime_s);
+    r["version"] = Json(report.version);
+    Json devices = Json::MakeArray();
+    for (const auto& name : report.devices) devices.Push(Json(name));
+    r["devices"] = std::move(devices);
+    // The hypervisor update work fills this in (see VmStatusReport).
+    if (!report.committed_version.empty()) {
+        r["committed_version"] = Json(report.committed_version);
+    }
+    return DumpJson(r, 0);
+}
+
+std::string ControlErrorResponse(std::string_view message) {
+    Json r = Json::MakeObject();
+    r["ok"] = Json(false);
+    r["error"] = Json(message);
+    return DumpJson(r, 0);
+}
+
+std::string HandleControlLine(std::string_view line, ControlTarget& target) {
+    auto command = ParseControlRequest(line);
+    if (!command.ok()) return ControlErrorResponse(command.status().message());
+    switch (*command) {
+        case ControlCommand::kStatus:
+            return ControlStatusResponse(target.Report());
+        case ControlCommand::kPause: {
+            Status st = target.Pause();
+            return st.ok() ? ControlOkResponse() : ControlErrorResponse(st.message());
+        }
+        case ControlCommand::kResume:
+            target.Resume();
+            return ControlOkResponse();
+        case ControlCommand::kShutdown:
+            target.Shutdown();
+            return ControlOkResponse();
+    }
+    return ControlErrorResponse("unhandled command");
+}
+
+}  // namespace hvkit::hvmm

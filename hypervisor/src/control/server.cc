@@ -1,0 +1,148 @@
+// The control server's thread: one poll() over the listening socket, the
+// clients, the VM's stop eventfd and the server's own wake eventfd.
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "control/control.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+// A client that leaves this much unread output is dropped.
+constexpr size_t kMaxClientOutput = 1 << 20;
+constexpr size_t kReadChunk = 4096;
+
+struct Client {
+    UniqueFd fd;
+    ControlLineBuffer lines;
+    std::string out;
+    bool closed = false;
+};
+
+// Sends what (c) has pending without blocking; drops it on a write error.
+void Flush(Client& c) {
+    while (!c.out.empty()) {
+        ssize_t n = send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) {
+            c.closed = true;  // the peer is gone
+            return;
+        }
+        c.out.erase(0, static_cast<size_t>(n));
+    }
+    if (c.out.size() > kMaxClientOutput) c.closed = true;  // it does not read its answers
+}
+
+// Reads one chunk from (c) and answers every line it completes.
+void ReadAndAnswer(Client& c, ControlTarget& target) {
+    char buf[kReadChunk];
+    ssize_t n = recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) {
+        // EOF (an unfinished line is dropped) or an error: answer what is
+        // pending if the peer still reads, then let it go.
+        Flush(c);
+        c.closed = true;
+        return;
+    }
+    for (auto& line : c.lines.Feed(std::string_view(buf, static_cast<size_t>(n)))) {
+        c.out += line.too_long ? ControlErrorResponse("request line is longer than " +
+                                                      std::to_string(kMaxControlLine) +
+                                                      " bytes; it was skipped up to its newline")
+                               : HandleControlLine(line.text, target);
+        c.out += '\n';
+    }
+    Flush(c);
+}
+
+}  // namespace
+
+std::thread StartHostThread(std::function<void()> body) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);  // the new thread inherits this mask
+    std::thread t(std::move(body));
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return t;
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& path,
+                                                            ControlTarget& target, int stop_fd) {
+    HVKIT_ASSIGN_OR_RETURN(ControlSocket socket, ListenControlSocket(path));
+    UniqueFd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake.valid()) {
+        CloseControlSocket(socket);
+        return Error(ErrorCode::kIo, "control socket " + path + ": eventfd failed");
+    }
+    std::unique_ptr<ControlServer> server(new ControlServer(std::move(socket), target, stop_fd));
+    server->wake_ = std::move(wake);
+    server->thread_ = StartHostThread([s = server.get()] { s->Serve(); });
+    return server;
+}
+
+ControlServer::ControlServer(ControlSocket socket, ControlTarget& target, int stop_fd)
+    : socket_(std::move(socket)), target_(target), stop_fd_(stop_fd) {}
+
+ControlServer::~ControlServer() {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_.get(), &one, sizeof one);
+    if (thread_.joinable()) thread_.join();
+    CloseControlSocket(socket_);
+}
+
+void ControlServer::Serve() {
+    std::vector<Client> clients;
+    std::vector<pollfd> fds;
+    while (true) {
+        fds.clear();
+        fds.push_back({wake_.get(), POLLIN, 0});
+        fds.push_back({stop_fd_, POLLIN, 0});  // poll() skips a negative fd
+        fds.push_back({socket_.fd.get(), POLLIN, 0});
+        for (const auto& c : clients) {
+            fds.push_back(
+                {c.fd.get(), static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+        }
+        if (poll(fds.data(), fds.size(), -1) < 0) {
+            if (errno == EINTR) continue;
+            return;  // cannot happen with valid fds; the VM runs on without control
+        }
+        if ((fds[0].revents & POLLIN) || (stop_fd_ >= 0 && (fds[1].revents & POLLIN))) return;
+        for (size_t i = 0; i < clients.size(); ++i) {
+            short ev = fds[3 + i].revents;
+            Client& c = clients[i];
+            if (ev & POLLOUT) Flush(c);
+            if (!c.closed && (ev & (POLLIN | POLLHUP | POLLERR))) ReadAndAnswer(c, target_);
+            // A shutdown request ends the loop at the next poll; its answer
+            // was sent (or queued) above.
+        }
+        std::erase_if(clients, [](const Client& c) { return c.closed; });
+        if (fds[2].revents & POLLIN) {
+            while (true) {
+                UniqueFd fd(
+                    accept4(socket_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+                if (!fd.valid()) break;  // EAGAIN, or a client that gave up
+                if (clients.size() >= kMaxControlClients) {
+                    std::string refusal =
+                        ControlErrorResponse("too many control clients (at most " +
+                                             std::to_string(kMaxControlClients) +
+                                             "); try again later") +
+                        "\n";
+                    [[maybe_unused]] ssize_t n =
+                        send(fd.get(), refusal.data(), refusal.size(), MSG_NOSIGNAL);
+                    continue;  // closed here
+                }
+                clients.push_back(Client{.fd = std::move(fd), .lines = {}, .out = {}});
+            }
+        }
+    }
+}
+
+}  // namespace hvkit::hvmm
