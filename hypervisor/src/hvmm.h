@@ -656,7 +656,10 @@ struct MachineConfig {
     // Optional devices.
     bool hvchan = false;                   // the hypercall channel (PCI 00:02.0)
     bool allow_hypervisor_update = false;  // hvchan update calls permitted
-    std::string disk_path;                 // virtio-blk on a raw image ("" = none)
+    // The host's release store (docs/hypervisor-update.md), opened only with
+    // allow_hypervisor_update.
+    std::string state_dir = "/var/lib/hvkit/hvmm";
+    std::string disk_path;  // virtio-blk on a raw image ("" = none)
     bool disk_read_only = false;
     std::string tap_name;  // virtio-net on this TAP ("" = none)
 };

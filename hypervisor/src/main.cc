@@ -36,7 +36,8 @@ The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
 
   hvmm run --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]
            [--cpus N] [--serial-log FILE] [--serial-input stdin|none]
-           [--control PATH] [--allow-pvm] [--hvchan [--allow-hypervisor-update]]
+           [--control PATH] [--allow-pvm]
+           [--hvchan [--allow-hypervisor-update [--state-dir DIR]]]
       Boot a Linux bzImage (64-bit boot protocol). SIZE like 512M or 2G
       (default 256M); N vCPUs (default 1). The serial console (COM1, ttyS0)
       goes to stdout, or to FILE with --serial-log. Its input is read from
@@ -49,7 +50,8 @@ The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
       only a PVM-aware guest kernel survives.
       --hvchan gives the guest the hypercall channel (PCI 00:02.0,
       docs/hvchan-abi.md); --allow-hypervisor-update lets this VM update
-      the hypervisor through it.
+      the hypervisor through it, into the release store at --state-dir DIR
+      (default /var/lib/hvkit/hvmm; docs/hypervisor-update.md).
   hvmm control PATH CMD
       Send CMD (status, pause, resume or shutdown) to the control socket at
       PATH and print the JSON response; exit 0 when it says "ok":true.
@@ -157,7 +159,7 @@ int Control(const std::vector<std::string>& argv) {
 int Run(const std::vector<std::string>& argv) {
     auto args = cli::ParseArgs(
         argv, {.value_options = {"--kernel", "--initrd", "--cmdline", "--mem", "--cpus",
-                                 "--serial-log", "--serial-input", "--control"},
+                                 "--serial-log", "--serial-input", "--control", "--state-dir"},
                .flags = {"--allow-pvm", "--hvchan", "--allow-hypervisor-update"},
                .positional = 0});
     if (!args.ok()) return Usage(args.status().message());
@@ -204,6 +206,9 @@ int Run(const std::vector<std::string>& argv) {
     if (config.allow_hypervisor_update && !config.hvchan) {
         return Usage("--allow-hypervisor-update needs --hvchan (updates arrive through it)");
     }
+    auto state_dir = args->One("--state-dir");
+    if (!state_dir.ok()) return Usage(state_dir.status().message());
+    if (*state_dir) config.state_dir = **state_dir;
     // Check the image before KVM, so a wrong file is reported as such anywhere.
     auto image = ParseBzImage(config.kernel, config.kernel_name);
     if (!image.ok()) return Fail(image.status());

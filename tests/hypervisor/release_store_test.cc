@@ -6,67 +6,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hvkit/crypto.h"
-#include "hvkit/fs.h"
-#include "hvkit/package/recipe.h"
-#include "hvkit/package/trust_store.h"
-#include "temp_dir.h"
+#include "release_fixture.h"
 #include "update/release_store.h"
 
 namespace hvkit::hvmm {
 namespace {
 
-SemVer V(const char* text) {
-    return *SemVer::Parse(text, "test");
-}
-
 bool FileExists(const std::string& path) {
     return access(path.c_str(), F_OK) == 0;
 }
 
-class ReleaseStoreTest : public ::testing::Test {
+using testing::V;
+
+class ReleaseStoreTest : public testing::ReleaseFixture {
   protected:
-    void SetUp() override {
-        key_ = *PrivateKey::Generate();
-        stranger_ = *PrivateKey::Generate();
-        auto trust = PackageTrustStore::Create({key_.public_key()}, 1);
-        ASSERT_TRUE(trust.ok());
-        ASSERT_TRUE(MakeDirectories(store_dir()).ok());
-        ASSERT_TRUE(trust->Save(store_dir() + "/trust.json").ok());
-    }
-    std::string store_dir() const { return tmp_.Sub("store"); }
-
-    // A package of version (version) with a hypervisor file whose content
-    // names the version, and a guest file hvmm must not install.
-    std::string Package(const char* version, const PrivateKey* key = nullptr,
-                        const char* min_installed = "0.0.0") {
-        std::string dir = tmp_.Sub(std::string("src-") + version);
-        (void)MakeDirectories(dir);
-        hvkit::testing::WriteTestFile(dir + "/hvmm", std::string("hvmm ") + version + "\n");
-        hvkit::testing::WriteTestFile(dir + "/agent", "guest part\n");
-        Recipe recipe;
-        recipe.name = "hvkit";
-        recipe.version = V(version);
-        recipe.min_installed_version = V(min_installed);
-        recipe.files = {{Component::kHypervisor, dir + "/hvmm", "hypervisor/bin/hvmm", 0755},
-                        {Component::kGuestExtension, dir + "/agent", "guest/bin/agent", 0755}};
-        std::string out = tmp_.Sub(std::string("hvkit-") + version + ".hvpkg");
-        auto built = BuildPackage(recipe, {key ? *key : key_}, out);
-        EXPECT_TRUE(built.ok()) << built.status().message();
-        return out;
-    }
-
     std::unique_ptr<ReleaseStore> Open(ReleaseStoreOptions options = {}) {
         options.running_version = V("0.1.0");
         auto store = ReleaseStore::Open(store_dir(), std::move(options));
         EXPECT_TRUE(store.ok()) << store.status().message();
         return store.ok() ? std::move(*store) : nullptr;
-    }
-
-    // What `current` serves: the installed hvmm's content, or "" without one.
-    std::string CurrentHvmm() {
-        auto text = ReadFile(store_dir() + "/current/hypervisor/bin/hvmm", 1024);
-        return text.ok() ? *text : "";
     }
 
     // Runs (body) in a child that _exit()s right after step (crash_at).
@@ -89,9 +47,6 @@ class ReleaseStoreTest : public ::testing::Test {
         ASSERT_TRUE(WIFEXITED(status));
         ASSERT_EQ(WEXITSTATUS(status), 42) << "the child never reached step " << crash_at;
     }
-
-    hvkit::testing::TempDir tmp_;
-    PrivateKey key_, stranger_;
 };
 
 TEST_F(ReleaseStoreTest, StageAndCommitSwitchesCurrentAndRaisesTheFloor) {

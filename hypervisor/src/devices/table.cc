@@ -58,8 +58,15 @@ Status SetupHvchan(DeviceContext& ctx) {
     HvchanHostInfo host;
     host.hv_version = HVKIT_VERSION_NUMBER;
     host.hv_version_string = HVKIT_VERSION_STRING;
-    host.update_permitted = ctx.config.allow_hypervisor_update;
-    HVKIT_ASSIGN_OR_RETURN(auto hvchan, HvchanDevice::Create(std::move(host)));
+    std::shared_ptr<UpdateService> update;
+    if (ctx.config.allow_hypervisor_update) {
+        ReleaseStoreOptions options;
+        HVKIT_ASSIGN_OR_RETURN(options.running_version,
+                               SemVer::Parse(HVKIT_VERSION_STRING, "hvmm's version"));
+        HVKIT_ASSIGN_OR_RETURN(auto store, ReleaseStore::Open(ctx.config.state_dir, options));
+        update = std::make_shared<UpdateService>(std::move(store));
+    }
+    HVKIT_ASSIGN_OR_RETURN(auto hvchan, HvchanDevice::Create(std::move(host), std::move(update)));
     HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotHvchan, hvchan));
     ctx.devices.push_back(std::move(hvchan));
     return Status::Ok();

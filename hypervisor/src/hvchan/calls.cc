@@ -1,6 +1,7 @@
 // hvchan's dispatch table: the calls every hvmm answers. The update and filter
 // work add their rows here (numbers from hvchan_abi.h, never reused).
 #include <cstring>
+#include <vector>
 
 #include "hvchan/hvchan.h"
 
@@ -44,20 +45,27 @@ hvchan_status Echo(HvchanCall& call) {
     return HVCHAN_OK;
 }
 
-constexpr HvchanCallSpec kCalls[] = {
+const HvchanCallSpec kBaseCalls[] = {
     {HVCHAN_CALL_INFO, "info", 0, Info},
     {HVCHAN_CALL_ECHO, "echo", 0, Echo},
 };
 
+// Every family's rows, in one table.
+std::vector<HvchanCallSpec> AllCalls() {
+    std::vector<HvchanCallSpec> all(std::begin(kBaseCalls), std::end(kBaseCalls));
+    all.insert(all.end(), std::begin(kHvchanUpdateCalls), std::end(kHvchanUpdateCalls));
+    return all;
+}
+
 }  // namespace
 
 std::span<const HvchanCallSpec> HvchanCallTable() {
-    return kCalls;
+    static const std::vector<HvchanCallSpec> table = AllCalls();
+    return table;
 }
 
 uint64_t HvchanHostFeatures(const HvchanHostInfo& host) {
-    (void)host;  // update and filter features join when their calls do
-    return 0;
+    return host.update_permitted ? HVCHAN_F_UPDATE : 0;
 }
 
 }  // namespace hvkit::hvmm

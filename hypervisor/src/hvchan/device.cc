@@ -47,13 +47,20 @@ Result<uint64_t> StateU64(const Json& state, std::string_view key) {
 
 }  // namespace
 
-Result<std::shared_ptr<HvchanDevice>> HvchanDevice::Create(HvchanHostInfo host) {
+Result<std::shared_ptr<HvchanDevice>> HvchanDevice::Create(HvchanHostInfo host,
+                                                           std::shared_ptr<UpdateService> update) {
     HVKIT_ASSIGN_OR_RETURN(auto memory, HvchanMemory::Create());
-    return std::shared_ptr<HvchanDevice>(new HvchanDevice(std::move(host), std::move(memory)));
+    host.update_permitted = update != nullptr;
+    return std::shared_ptr<HvchanDevice>(
+        new HvchanDevice(std::move(host), std::move(memory), std::move(update)));
 }
 
-HvchanDevice::HvchanDevice(HvchanHostInfo host, std::unique_ptr<HvchanMemory> memory)
-    : PciFunction(HvchanConfig()), host_(std::move(host)), memory_(std::move(memory)) {}
+HvchanDevice::HvchanDevice(HvchanHostInfo host, std::unique_ptr<HvchanMemory> memory,
+                           std::shared_ptr<UpdateService> update)
+    : PciFunction(HvchanConfig()),
+      host_(std::move(host)),
+      memory_(std::move(memory)),
+      update_(std::move(update)) {}
 
 std::span<uint8_t> HvchanDevice::BarMemory(int bar) {
     return bar == kMemoryBar ? memory_->bytes() : std::span<uint8_t>();
@@ -127,7 +134,8 @@ void HvchanDevice::WriteRegister(uint64_t offset, uint32_t value) {
 
 void HvchanDevice::RunCall(uint32_t number) {
     hvchan_call_block block = memory_->ReadCallBlock();
-    HvchanCall call{*memory_, host_, guest_features_, {}, {}};
+    if (update_) host_.committed_version_string = update_->committed_version();
+    HvchanCall call{*memory_, host_, update_.get(), guest_features_, {}, {}};
     memcpy(call.args.data(), block.args, sizeof block.args);
     hvchan_status status = HVCHAN_E_UNKNOWN_CALL;
     for (const HvchanCallSpec& spec : HvchanCallTable()) {

@@ -24,6 +24,7 @@
 
 #include "hvkit/hvchan_abi.h"
 #include "pci/pci.h"
+#include "update/update_service.h"
 
 namespace hvkit::hvmm {
 
@@ -69,6 +70,7 @@ struct HvchanHostInfo {
 struct HvchanCall {
     HvchanMemory& memory;
     const HvchanHostInfo& host;
+    UpdateService* update = nullptr;  // null unless this VM may update the hypervisor
     uint64_t guest_features = 0;
     std::array<uint64_t, HVCHAN_NUM_ARGS> args{};
     std::array<uint64_t, HVCHAN_NUM_RETS> rets{};
@@ -84,6 +86,8 @@ struct HvchanCallSpec {
 
 // Every call hvmm answers, by number.
 std::span<const HvchanCallSpec> HvchanCallTable();
+// The update family's rows (update_calls.cc).
+extern const HvchanCallSpec kHvchanUpdateCalls[6];
 // The features the host offers (HVCHAN_F_*).
 uint64_t HvchanHostFeatures(const HvchanHostInfo& host);
 
@@ -98,7 +102,10 @@ struct HvchanCounters {
 // (layout.h), memory decoding on from power-on as firmware leaves it.
 class HvchanDevice final : public PciFunction {
   public:
-    static Result<std::shared_ptr<HvchanDevice>> Create(HvchanHostInfo host);
+    // (update) serves the update calls; without it they return
+    // HVCHAN_E_DENIED (the VM runs without --allow-hypervisor-update).
+    static Result<std::shared_ptr<HvchanDevice>> Create(
+        HvchanHostInfo host, std::shared_ptr<UpdateService> update = nullptr);
 
     std::string_view name() const override { return "hvchan"; }
     void BarRead(int bar, uint64_t offset, std::span<uint8_t> data) override;
@@ -114,7 +121,8 @@ class HvchanDevice final : public PciFunction {
     HvchanMemory& memory() { return *memory_; }
 
   private:
-    HvchanDevice(HvchanHostInfo host, std::unique_ptr<HvchanMemory> memory);
+    HvchanDevice(HvchanHostInfo host, std::unique_ptr<HvchanMemory> memory,
+                 std::shared_ptr<UpdateService> update);
     uint32_t ReadRegister(uint64_t offset);
     void WriteRegister(uint64_t offset, uint32_t value);
     // Runs call (number) with mu_ held: copies the call block in, dispatches,
@@ -123,6 +131,7 @@ class HvchanDevice final : public PciFunction {
 
     HvchanHostInfo host_;
     std::unique_ptr<HvchanMemory> memory_;
+    std::shared_ptr<UpdateService> update_;
     uint64_t guest_features_ = 0;
     uint32_t status_ = HVCHAN_OK;
     uint64_t sequence_ = 0;
