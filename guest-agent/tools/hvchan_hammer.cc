@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
             for (uint64_t out : kEdges) h.Echo(in, length, out);
         }
     }
-    for (uint32_t number : {2u, 3u, 0xfu, 0x16u, 0x1fu, 0x20u, 0x2fu, 0x80000000u, 0xffffffffu}) {
+    for (uint32_t number : {2u, 3u, 0xfu, 0x17u, 0x1fu, 0x20u, 0x2fu, 0x80000000u, 0xffffffffu}) {
         h.Unknown(number);
     }
     for (int64_t i = 0; i < iterations; ++i) {

@@ -153,7 +153,7 @@ TEST_F(HvchanTest, HostileRangesGetRangeErrorsAndTouchNothing) {
 }
 
 TEST_F(HvchanTest, UnknownCallsAreRefused) {
-    for (uint32_t number : {2u, 0x16u, 0x1fu, 0x20u, 0xffffffffu}) {
+    for (uint32_t number : {2u, 0x17u, 0x1fu, 0x20u, 0xffffffffu}) {
         EXPECT_EQ(Call(number).status, HVCHAN_E_UNKNOWN_CALL) << number;
         EXPECT_EQ(Reg(HVCHAN_REG_STATUS), HVCHAN_E_UNKNOWN_CALL);
     }

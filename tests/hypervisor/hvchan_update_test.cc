@@ -208,6 +208,24 @@ TEST_F(HvchanUpdateTest, OneSessionAtATimeUntilItExpires) {
     ASSERT_EQ(Begin(b).status, HVCHAN_OK) << "after an abort a new session starts";
 }
 
+TEST_F(HvchanUpdateTest, RollbackSwitchesBackToThePreviousRelease) {
+    for (const char* version : {"0.2.0", "0.3.0"}) {
+        Bytes b = Load(Package(version));
+        uint64_t session = Begin(b).rets[0];
+        ASSERT_EQ(SendAll(session, b), HVCHAN_OK);
+        ASSERT_EQ(Call(HVCHAN_CALL_UPDATE_END, {session}).status, HVCHAN_OK);
+        ASSERT_EQ(Call(HVCHAN_CALL_UPDATE_COMMIT, {session}).status, HVCHAN_OK);
+    }
+    auto r = Call(HVCHAN_CALL_UPDATE_ROLLBACK);
+    ASSERT_EQ(r.status, HVCHAN_OK);
+    hvchan_update_status s;
+    memcpy(&s, Bar2() + HVCHAN_BAR2_CALL_OUT_OFFSET, sizeof s);
+    EXPECT_STREQ(s.committed_version, "0.2.0");
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.2.0\n");
+    EXPECT_EQ(Call(HVCHAN_CALL_UPDATE_ROLLBACK).status, HVCHAN_E_ROLLBACK) << "only one step back";
+    EXPECT_EQ(Begin(Load(Package("0.1.5"))).status, HVCHAN_E_ROLLBACK) << "below the floor";
+}
+
 TEST(HvchanUpdateDenied, AVmWithoutThePermissionIsRefused) {
     auto dev = HvchanDevice::Create(HvchanHostInfo{});
     ASSERT_TRUE(dev.ok());

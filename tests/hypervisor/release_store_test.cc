@@ -60,7 +60,7 @@ TEST_F(ReleaseStoreTest, StageAndCommitSwitchesCurrentAndRaisesTheFloor) {
     EXPECT_EQ(CurrentHvmm(), "") << "nothing is committed before Commit";
     ASSERT_TRUE(store->Commit().ok());
     EXPECT_EQ(CurrentHvmm(), "hvmm 0.2.0\n");
-    EXPECT_EQ(store->floor(), V("0.2.0"));
+    EXPECT_EQ(store->floor(), V("0.1.0")) << "the floor is the release a commit replaced";
     EXPECT_FALSE(FileExists(store_dir() + "/current/guest/bin/agent"))
         << "hvmm installs only hypervisor files";
 
@@ -77,7 +77,7 @@ TEST_F(ReleaseStoreTest, StageAndCommitSwitchesCurrentAndRaisesTheFloor) {
     ASSERT_TRUE(reopened->committed().has_value());
     EXPECT_EQ(reopened->committed()->version, V("0.3.0"));
     EXPECT_EQ(reopened->committed()->slot, 'b');
-    EXPECT_EQ(reopened->floor(), V("0.3.0"));
+    EXPECT_EQ(reopened->floor(), V("0.2.0"));
 }
 
 TEST_F(ReleaseStoreTest, RefusalsChangeNothing) {
@@ -103,7 +103,7 @@ TEST_F(ReleaseStoreTest, RefusalsChangeNothing) {
     EXPECT_EQ(needs_newer.status().code(), ErrorCode::kConflict) << needs_newer.status().message();
 
     EXPECT_EQ(CurrentHvmm(), "hvmm 0.2.0\n");
-    EXPECT_EQ(store->floor(), V("0.2.0"));
+    EXPECT_EQ(store->floor(), V("0.1.0"));
     EXPECT_FALSE(store->staged().has_value());
     EXPECT_FALSE(FileExists(store_dir() + "/slots/.incoming"));
 }
@@ -157,11 +157,52 @@ TEST_F(ReleaseStoreTest, ACrashAtAnyStepLeavesTheOldOrTheNewRelease) {
         EXPECT_EQ(CurrentHvmm(), std::string("hvmm ") + c.version + "\n");
         ASSERT_TRUE(store->committed().has_value());
         EXPECT_EQ(store->committed()->version, V(c.version));
-        EXPECT_EQ(store->floor(), V(c.version));
+        EXPECT_EQ(store->floor(), V(c.version[2] == '3' ? "0.2.0" : "0.1.0"));
         EXPECT_FALSE(store->staged().has_value()) << "an interrupted session expires";
         EXPECT_FALSE(FileExists(store_dir() + "/slots/.incoming"));
         EXPECT_FALSE(FileExists(store_dir() + "/current.new"));
     }
+}
+
+TEST_F(ReleaseStoreTest, RollbackGoesOneStepBackAndNoFurther) {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_FALSE(store->Rollback().ok()) << "nothing committed";
+    ASSERT_TRUE(store->Stage(Package("0.2.0")).ok());
+    ASSERT_TRUE(store->Commit().ok());
+    EXPECT_FALSE(store->Rollback().ok()) << "slot b holds no earlier release";
+    ASSERT_TRUE(store->Stage(Package("0.3.0")).ok());
+    ASSERT_TRUE(store->Commit().ok());
+    auto back = store->Rollback();
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(back->version, V("0.2.0"));
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.2.0\n");
+    EXPECT_EQ(store->floor(), V("0.2.0"));
+    auto again = store->Rollback();
+    ASSERT_FALSE(again.ok()) << "the other slot now holds the newer 0.3.0";
+    EXPECT_EQ(again.status().code(), ErrorCode::kRollback);
+    EXPECT_FALSE(store->Stage(Package("0.1.5")).ok()) << "below the floor";
+    // Forward again: a newer release replaces 0.3.0 in slot b.
+    ASSERT_TRUE(store->Stage(Package("0.4.0")).ok());
+    ASSERT_TRUE(store->Commit().ok());
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.4.0\n");
+    EXPECT_EQ(store->floor(), V("0.2.0"));
+}
+
+TEST_F(ReleaseStoreTest, ARollbackInterruptedAfterItsDecisionIsFinished) {
+    {
+        auto store = Open();
+        ASSERT_TRUE(store->Stage(Package("0.2.0")).ok());
+        ASSERT_TRUE(store->Commit().ok());
+        ASSERT_TRUE(store->Stage(Package("0.3.0")).ok());
+        ASSERT_TRUE(store->Commit().ok());
+    }
+    CrashAt("committing", [](ReleaseStore& s) { (void)s.Rollback(); });
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.2.0\n");
+    EXPECT_EQ(store->committed()->version, V("0.2.0"));
+    EXPECT_EQ(store->floor(), V("0.2.0")) << "a rollback does not move the floor";
 }
 
 TEST_F(ReleaseStoreTest, AfterACrashANewApplyCompletes) {

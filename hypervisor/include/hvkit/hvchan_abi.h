@@ -105,6 +105,10 @@ enum hvchan_call {
     HVCHAN_CALL_UPDATE_ABORT = 0x14,
     /* -> out area: struct hvchan_update_status (no session needed). */
     HVCHAN_CALL_UPDATE_STATUS = 0x15,
+    /* No session: switches the committed release back to the one before it
+     * (the other slot), if that is not below the floor. -> out area: struct
+     * hvchan_update_status. */
+    HVCHAN_CALL_UPDATE_ROLLBACK = 0x16,
 };
 
 #define HVCHAN_UPDATE_MAX_CHUNK 0x20000u    /* 128 KiB */

@@ -87,7 +87,7 @@ struct HvchanCallSpec {
 // Every call hvmm answers, by number.
 std::span<const HvchanCallSpec> HvchanCallTable();
 // The update family's rows (update_calls.cc).
-extern const HvchanCallSpec kHvchanUpdateCalls[6];
+extern const HvchanCallSpec kHvchanUpdateCalls[7];
 // The features the host offers (HVCHAN_F_*).
 uint64_t HvchanHostFeatures(const HvchanHostInfo& host);
 

@@ -111,15 +111,23 @@ hvchan_status Report(HvchanCall& call) {
     return HVCHAN_OK;
 }
 
+hvchan_status Rollback(HvchanCall& call) {
+    if (call.update == nullptr) return HVCHAN_E_DENIED;
+    hvchan_status status = Done(call, call.update->Rollback());
+    Report(call);
+    return status;
+}
+
 }  // namespace
 
-const HvchanCallSpec kHvchanUpdateCalls[6] = {
+const HvchanCallSpec kHvchanUpdateCalls[7] = {
     {HVCHAN_CALL_UPDATE_BEGIN, "update-begin", 0, Begin},
     {HVCHAN_CALL_UPDATE_WRITE, "update-write", 0, Write},
     {HVCHAN_CALL_UPDATE_END, "update-end", 0, End},
     {HVCHAN_CALL_UPDATE_COMMIT, "update-commit", 0, Commit},
     {HVCHAN_CALL_UPDATE_ABORT, "update-abort", 0, Abort},
     {HVCHAN_CALL_UPDATE_STATUS, "update-status", 0, Report},
+    {HVCHAN_CALL_UPDATE_ROLLBACK, "update-rollback", 0, Rollback},
 };
 
 }  // namespace hvkit::hvmm

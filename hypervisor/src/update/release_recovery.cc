@@ -16,18 +16,20 @@
 namespace hvkit::hvmm {
 
 Status ReleaseStore::Recover() {
-    HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT id, version, slot, state FROM "
-                                                      "transactions WHERE state IN ('staging', "
-                                                      "'staged', 'committing') ORDER BY id"));
+    HVKIT_ASSIGN_OR_RETURN(Statement st,
+                           db_->Prepare("SELECT id, version, slot, state, floor_after FROM "
+                                        "transactions WHERE state IN ('staging', "
+                                        "'staged', 'committing') ORDER BY id"));
     struct Pending {
         int64_t id;
-        std::string version, slot, state;
+        std::string version, slot, state, floor_after;
     };
     std::vector<Pending> pending;
     for (;;) {
         HVKIT_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
-        pending.push_back({st.ColumnInt(0), st.ColumnText(1), st.ColumnText(2), st.ColumnText(3)});
+        pending.push_back({st.ColumnInt(0), st.ColumnText(1), st.ColumnText(2), st.ColumnText(3),
+                           st.ColumnText(4)});
     }
     for (const Pending& p : pending) {
         char slot = p.slot == "b" ? 'b' : 'a';
@@ -40,10 +42,11 @@ Status ReleaseStore::Recover() {
             HVKIT_RETURN_IF_ERROR(
                 SetState(p.id, "aborted", "staged by an earlier hvmm process; expired"));
         } else {
-            HVKIT_ASSIGN_OR_RETURN(SemVer version, SemVer::Parse(p.version, "journal version"));
+            HVKIT_ASSIGN_OR_RETURN(SemVer floor_after,
+                                   SemVer::Parse(p.floor_after, "journal floor_after"));
             HVKIT_ASSIGN_OR_RETURN(std::optional<char> current, ReadCurrent());
             if (current != slot) HVKIT_RETURN_IF_ERROR(SwitchCurrent(slot));
-            HVKIT_RETURN_IF_ERROR(MarkCommitted(p.id, Release{slot, version}));
+            HVKIT_RETURN_IF_ERROR(MarkCommitted(p.id, floor_after));
         }
     }
     return Status::Ok();

@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS transactions(
     state TEXT NOT NULL
         CHECK (state IN ('staging', 'staged', 'committing', 'committed', 'aborted')),
     signers TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'update' CHECK (kind IN ('update', 'rollback')),
+    floor_after TEXT NOT NULL DEFAULT '',
     detail TEXT NOT NULL DEFAULT '',
     started_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL);
@@ -83,9 +85,8 @@ Status ReleaseStore::SetState(int64_t id, std::string_view state, std::string_vi
     return st.Bind(1, state).Bind(2, detail).Bind(3, Now()).Bind(4, id).Run();
 }
 
-Status ReleaseStore::MarkCommitted(int64_t id, const Release& release) {
-    // The floor only rises.
-    SemVer floor = release.version > floor_ ? release.version : floor_;
+Status ReleaseStore::MarkCommitted(int64_t id, const SemVer& floor_after) {
+    SemVer floor = floor_after > floor_ ? floor_after : floor_;
     HVKIT_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
         HVKIT_RETURN_IF_ERROR(SetState(id, "committed"));
         HVKIT_ASSIGN_OR_RETURN(
@@ -166,11 +167,15 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     char slot = committed_ ? Other(committed_->slot) : 'a';
     std::string incoming = dir_ + "/slots/" + kIncoming;
 
-    HVKIT_ASSIGN_OR_RETURN(Statement insert,
-                           db_->Prepare("INSERT INTO transactions(version, slot, state, "
-                                        "started_at, updated_at) VALUES ('', ?, 'staging', ?, ?)"));
-    HVKIT_RETURN_IF_ERROR(
-        insert.Bind(1, std::string_view(&slot, 1)).Bind(2, Now()).Bind(3, Now()).Run());
+    HVKIT_ASSIGN_OR_RETURN(
+        Statement insert,
+        db_->Prepare("INSERT INTO transactions(version, slot, state, floor_after, started_at, "
+                     "updated_at) VALUES ('', ?, 'staging', ?, ?, ?)"));
+    HVKIT_RETURN_IF_ERROR(insert.Bind(1, std::string_view(&slot, 1))
+                              .Bind(2, installed.ToString())
+                              .Bind(3, Now())
+                              .Bind(4, Now())
+                              .Run());
     int64_t id = db_->LastInsertRowId();
     HVKIT_RETURN_IF_ERROR(Step("staging"));
 
@@ -217,11 +222,12 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
 Status ReleaseStore::Commit() {
     if (!staged_) return Error(ErrorCode::kConflict, "no staged release to commit");
     StagedRelease s = *staged_;
+    SemVer replaced = installed();
     HVKIT_RETURN_IF_ERROR(SetState(s.transaction, "committing"));
     HVKIT_RETURN_IF_ERROR(Step("committing"));
     HVKIT_RETURN_IF_ERROR(SwitchCurrent(s.release.slot));
     HVKIT_RETURN_IF_ERROR(Step("switched"));
-    HVKIT_RETURN_IF_ERROR(MarkCommitted(s.transaction, s.release));
+    HVKIT_RETURN_IF_ERROR(MarkCommitted(s.transaction, replaced));
     committed_ = s.release;
     staged_.reset();
     return Step("committed");
@@ -234,6 +240,52 @@ Status ReleaseStore::Abort() {
     HVKIT_RETURN_IF_ERROR(SetState(staged_->transaction, "aborted", "aborted"));
     staged_.reset();
     return Status::Ok();
+}
+
+}  // namespace hvkit::hvmm
+
+namespace hvkit::hvmm {
+
+Result<Release> ReleaseStore::Rollback() {
+    if (staged_) return Error(ErrorCode::kConflict, "a release is staged; abort it first");
+    if (!committed_) return Error(ErrorCode::kConflict, "no release is committed");
+    char slot = Other(committed_->slot);
+    HVKIT_ASSIGN_OR_RETURN(Statement st,
+                           db_->Prepare("SELECT version FROM transactions WHERE state = "
+                                        "'committed' AND slot = ? ORDER BY id DESC LIMIT 1"));
+    st.Bind(1, std::string_view(&slot, 1));
+    HVKIT_ASSIGN_OR_RETURN(bool found, st.Step());
+    if (!found || access(SlotPath(slot).c_str(), F_OK) != 0) {
+        return Error(ErrorCode::kConflict, "no previous release to roll back to (slot " +
+                                               std::string(1, slot) + " holds none)");
+    }
+    HVKIT_ASSIGN_OR_RETURN(SemVer version, SemVer::Parse(st.ColumnText(0), "journal version"));
+    if (version < floor_ || !(version < committed_->version)) {
+        return Error(ErrorCode::kRollback,
+                     "slot " + std::string(1, slot) + " holds " + version.ToString() +
+                         ", not a release between the floor " + floor_.ToString() +
+                         " and the committed " + committed_->version.ToString());
+    }
+    HVKIT_ASSIGN_OR_RETURN(
+        Statement insert,
+        db_->Prepare(
+            "INSERT INTO transactions(version, slot, state, kind, floor_after, started_at, "
+            "updated_at) VALUES (?, ?, 'committing', 'rollback', ?, ?, ?)"));
+    HVKIT_RETURN_IF_ERROR(insert.Bind(1, version.ToString())
+                              .Bind(2, std::string_view(&slot, 1))
+                              .Bind(3, floor_.ToString())
+                              .Bind(4, Now())
+                              .Bind(5, Now())
+                              .Run());
+    int64_t id = db_->LastInsertRowId();
+    HVKIT_RETURN_IF_ERROR(Step("committing"));
+    HVKIT_RETURN_IF_ERROR(SwitchCurrent(slot));
+    HVKIT_RETURN_IF_ERROR(Step("switched"));
+    // A rollback leaves the floor where it is.
+    HVKIT_RETURN_IF_ERROR(MarkCommitted(id, floor_));
+    committed_ = Release{slot, version};
+    HVKIT_RETURN_IF_ERROR(Step("committed"));
+    return *committed_;
 }
 
 }  // namespace hvkit::hvmm

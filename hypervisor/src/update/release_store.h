@@ -10,10 +10,10 @@
 //   DIR/current           symlink to slots/a or slots/b, replaced by rename(2)
 //
 // A transaction moves staging -> staged -> committing -> committed, or ends
-// aborted. Each state is journaled (SQLite, synchronous=FULL) after the file
-// system work it names is durable, so Open() after a crash at any point
-// finds the old or the new release and finishes (committing) or undoes
-// (staging, staged) what was in flight. See docs/hypervisor-update.md.
+// aborted; a rollback is a transaction that starts at committing. Each state is journaled (SQLite,
+// synchronous=FULL) after the file system work it names is durable, so Open() after a crash at any
+// point finds the old or the new release and finishes (committing) or undoes (staging, staged) what
+// was in flight. See docs/hypervisor-update.md.
 #pragma once
 
 #include <functional>
@@ -65,8 +65,9 @@ class ReleaseStore {
 
     // The release `current` points to; none on a fresh store.
     std::optional<Release> committed() const { return committed_; }
-    // The lowest version a package may have: the newest version ever
-    // committed, or the running version on a fresh store.
+    // The oldest version that may run again: the release the last commit
+    // replaced (so one step back stays possible), or the running version on
+    // a fresh store. It only rises.
     const SemVer& floor() const { return floor_; }
     // The staged transaction, if any.
     const std::optional<StagedRelease>& staged() const { return staged_; }
@@ -85,6 +86,10 @@ class ReleaseStore {
     Status Commit();
     // Drops the staged release (its slot is emptied).
     Status Abort();
+    // Switches `current` back to the other slot when it holds the release
+    // committed before this one and that is not below the floor. Journaled
+    // and recovered like a commit; the floor stays.
+    Result<Release> Rollback();
 
     const std::string& dir() const { return dir_; }
     std::string SlotPath(char slot) const;
@@ -94,8 +99,11 @@ class ReleaseStore {
     Status Recover();
     Status Step(std::string_view step);
     Status SetState(int64_t id, std::string_view state, std::string_view detail = "");
-    // Marks (id) committed for (release) and raises the floor, in one SQLite transaction.
-    Status MarkCommitted(int64_t id, const Release& release);
+    // Marks (id) committed and raises the floor to (floor_after) (recorded
+    // with the transaction: the release an update replaces, so one step back
+    // stays possible; the floor itself for a rollback), in one SQLite
+    // transaction.
+    Status MarkCommitted(int64_t id, const SemVer& floor_after);
     Status SwitchCurrent(char slot);
     Result<std::optional<char>> ReadCurrent() const;
     Status LoadFloor();

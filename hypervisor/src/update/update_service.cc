@@ -206,6 +206,20 @@ Status UpdateService::Abort(uint64_t session) {
     return Status::Ok();
 }
 
+Status UpdateService::Rollback() {
+    std::lock_guard lock(mu_);
+    if (session_) {
+        return Error(ErrorCode::kConflict, "update session " + std::to_string(session_->id) +
+                                               " is active; abort it first");
+    }
+    auto back = store_->Rollback();
+    if (!back.ok()) return back.status();
+    last_state_ = HVCHAN_UPDATE_COMMITTED;
+    last_version_ = back->version.ToString();
+    last_message_ = "rolled back to " + last_version_;
+    return Status::Ok();
+}
+
 void UpdateService::RecordLastStatus(uint32_t status) {
     std::lock_guard lock(mu_);
     last_status_ = status;

@@ -48,6 +48,8 @@ class UpdateService {
     Status End(uint64_t session);
     Status Commit(uint64_t session);
     Status Abort(uint64_t session);
+    // ReleaseStore::Rollback, refused while a session is active.
+    Status Rollback();
     // The state for UPDATE_STATUS and the control socket. (last) is the
     // hvchan status of the call just made, recorded for the report.
     hvchan_update_status Report() const;
