@@ -15,10 +15,6 @@
 #include "hvkit/fs.h"
 #include "hvmm.h"
 
-#ifndef HVKIT_VERSION_STRING
-#define HVKIT_VERSION_STRING "0.0.0"
-#endif
-
 namespace {
 
 using namespace hvkit;
@@ -130,7 +126,7 @@ Status StartHostSide(Machine& machine, const std::optional<std::string>& control
                      bool read_stdin, HostSide& host) {
     int stop_fd = machine.control().eventfd();
     if (control_path) {
-        host.target = std::make_unique<MachineControlTarget>(machine, HVKIT_VERSION_STRING);
+        host.target = std::make_unique<MachineControlTarget>(machine, HvmmVersion());
         auto server = ControlServer::Start(*control_path, *host.target, stop_fd);
         if (!server.ok()) return server.status();
         host.server = std::move(*server);
@@ -270,7 +266,7 @@ int main(int argc, char** argv) {
         return kExitOk;
     }
     if (command == "--version") {
-        printf("hvmm %s\n", HVKIT_VERSION_STRING);
+        printf("hvmm %s\n", HvmmVersion());
         return kExitOk;
     }
     for (const auto& arg : rest) {

@@ -47,22 +47,17 @@ Status SetupPci(DeviceContext& ctx) {
     return Status::Ok();
 }
 
-#ifndef HVKIT_VERSION_NUMBER
-#define HVKIT_VERSION_NUMBER 0
-#define HVKIT_VERSION_STRING "0.0.0"
-#endif
-
 // The hypercall channel at 00:02.0, when the machine has one.
 Status SetupHvchan(DeviceContext& ctx) {
     if (!ctx.config.hvchan) return Status::Ok();
     HvchanHostInfo host;
-    host.hv_version = HVKIT_VERSION_NUMBER;
-    host.hv_version_string = HVKIT_VERSION_STRING;
+    host.hv_version = HvmmVersionNumber();
+    host.hv_version_string = HvmmVersion();
     std::shared_ptr<UpdateService> update;
     if (ctx.config.allow_hypervisor_update) {
         ReleaseStoreOptions options;
         HVKIT_ASSIGN_OR_RETURN(options.running_version,
-                               SemVer::Parse(HVKIT_VERSION_STRING, "hvmm's version"));
+                               SemVer::Parse(HvmmVersion(), "hvmm's version"));
         HVKIT_ASSIGN_OR_RETURN(auto store, ReleaseStore::Open(ctx.config.state_dir, options));
         update = std::make_shared<UpdateService>(std::move(store));
     }

@@ -8,9 +8,6 @@
 #include "hvmm.h"
 #include "vstate/kvm_abi.h"
 
-#ifndef HVKIT_VERSION_NUMBER
-#define HVKIT_VERSION_NUMBER 0
-#endif
 
 namespace hvkit::hvmm {
 
@@ -93,7 +90,7 @@ std::vector<kvm_cpuid_entry2> BuildVcpuCpuid(const std::vector<kvm_cpuid_entry2>
     out.push_back(sig);
     kvm_cpuid_entry2 ver{};
     ver.function = kHvmmCpuidLeaf + 1;
-    ver.eax = HVKIT_VERSION_NUMBER;  // major << 16 | minor << 8 | patch
+    ver.eax = HvmmVersionNumber();  // major << 16 | minor << 8 | patch
     out.push_back(ver);
     return out;
 }
