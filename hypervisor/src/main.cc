@@ -14,6 +14,7 @@
 #include "hvkit/cli_args.h"
 #include "hvkit/fs.h"
 #include "hvmm.h"
+#include "update/release_store.h"
 
 namespace {
 
@@ -53,7 +54,9 @@ The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
       PATH and print the JSON response; exit 0 when it says "ok":true.
   hvmm check-kvm
       Say whether /dev/kvm is usable and what backs it.
-  hvmm --version
+  hvmm --version [--state-dir DIR]
+      This hvmm's version, and the release the host's store at DIR has
+      committed (the one the next start runs), if any.
 
 Exit status: 0 guest reset or shut down; 1 failure (hvmm error, guest crash
 or triple fault; for control: the request failed or was refused); 2 usage
@@ -255,6 +258,24 @@ int Run(const std::vector<std::string>& argv) {
     }
 }
 
+// hvmm --version [--state-dir DIR]: this hvmm's version, and the release
+// the host's store has committed (what the next start runs), if any.
+int Version(const std::vector<std::string>& argv) {
+    auto args = cli::ParseArgs(argv, {.value_options = {"--state-dir"}, .positional = 0});
+    if (!args.ok()) return Usage("--version: " + args.status().message());
+    auto dir = args->One("--state-dir");
+    if (!dir.ok()) return Usage(dir.status().message());
+    printf("hvmm %s\n", HvmmVersion());
+    std::string state_dir = dir->value_or(MachineConfig{}.state_dir);
+    auto committed = ReleaseStore::Peek(state_dir);
+    if (!committed.ok()) return Fail(committed.status());
+    if (*committed) {
+        printf("committed: %s (slot %c; the next start runs %s/current/hypervisor/bin/hvmm)\n",
+               (*committed)->version.ToString().c_str(), (*committed)->slot, state_dir.c_str());
+    }
+    return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -265,10 +286,7 @@ int main(int argc, char** argv) {
         fputs(kHelp, stdout);
         return kExitOk;
     }
-    if (command == "--version") {
-        printf("hvmm %s\n", HvmmVersion());
-        return kExitOk;
-    }
+    if (command == "--version") return Version(rest);
     for (const auto& arg : rest) {
         if (arg == "--help" || arg == "-h") {
             fputs(kHelp, stdout);

@@ -70,7 +70,11 @@ TEST_F(ReleaseStoreTest, StageAndCommitSwitchesCurrentAndRaisesTheFloor) {
     ASSERT_TRUE(store->Commit().ok());
     EXPECT_EQ(CurrentHvmm(), "hvmm 0.3.0\n");
 
-    // A new process sees the same.
+    // A new process sees the same, and so does a peek without the keys.
+    auto peek = ReleaseStore::Peek(store_dir());
+    ASSERT_TRUE(peek.ok() && peek->has_value());
+    EXPECT_EQ((*peek)->version, V("0.3.0"));
+    EXPECT_FALSE(ReleaseStore::Peek(store_dir() + "/missing")->has_value());
     store.reset();
     auto reopened = Open();
     ASSERT_NE(reopened, nullptr);

@@ -73,6 +73,16 @@ Result<std::unique_ptr<ReleaseStore>> ReleaseStore::Open(const std::string& dir,
     return store;
 }
 
+Result<std::optional<Release>> ReleaseStore::Peek(const std::string& dir) {
+    if (access((dir + "/journal.sqlite").c_str(), F_OK) != 0) return std::optional<Release>();
+    std::unique_ptr<ReleaseStore> store(new ReleaseStore());
+    store->dir_ = dir;
+    HVKIT_ASSIGN_OR_RETURN(store->db_, Database::Open(dir + "/journal.sqlite"));
+    HVKIT_RETURN_IF_ERROR(store->db_->Exec(kSchema));
+    HVKIT_RETURN_IF_ERROR(store->LoadCommitted());
+    return store->committed_;
+}
+
 Status ReleaseStore::Step(std::string_view step) {
     if (options_.after_step) options_.after_step(step);
     return Status::Ok();

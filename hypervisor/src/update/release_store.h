@@ -62,6 +62,10 @@ class ReleaseStore {
     static Result<std::unique_ptr<ReleaseStore>> Open(const std::string& dir,
                                                       ReleaseStoreOptions options);
     ~ReleaseStore();
+    // The committed release of the store at (dir) without opening it for
+    // updates (no keys needed, no recovery): none when (dir) has no journal
+    // or nothing is committed. For `hvmm --version`.
+    static Result<std::optional<Release>> Peek(const std::string& dir);
 
     // The release `current` points to; none on a fresh store.
     std::optional<Release> committed() const { return committed_; }
