@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# hvkit-timeout: 420
+# The update end to end: a publisher signs a release (hvmm-next, version
+# 0.1.1, and a guest extension) and publishes it in a TUF repository served
+# on the test host; the guest, booted by hvmm 0.1.0 with the update
+# permission, runs `hvupdate apply`: it downloads the package through its own
+# network (virtio-net on a TAP), verifies it, hands the hypervisor's part to
+# hvmm over hvchan, installs the extension on its disk and commits. Then: the
+# host's committed release is 0.1.1, `hvmm --version` says so, the guest's
+# disk has the extension and the history, and the next start — hvmm from the
+# store's `current` — is 0.1.1, as the guest reads over hvchan.
+set -euo pipefail
+source "$(dirname "$0")/../guest-boot.sh"
+source "$(dirname "$0")/../update-fixture.sh"
+
+make_update_fixture "$HVKIT_SCENARIO_DIR/w"   # sets W, STATE, DATA_DISK, TAP, REPO_PID
+serial=$HVKIT_SCENARIO_DIR/serial-apply.log
+cmdline="$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.ip=10.0.2.15/24 hvkit.test=hvupdate"
+"$HVMM" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" --cmdline "$cmdline" \
+    --mem 512M --cpus 2 --disk "$DATA_DISK" --net "tap=$TAP" --hvchan --allow-hypervisor-update \
+    --state-dir "$STATE" --serial-log "$serial" --serial-input none \
+    >"$HVKIT_SCENARIO_DIR/hvmm-apply.log" 2>&1 &
+vmm=$!
+trap 'kill $vmm 2>/dev/null || true; cleanup_update_fixture' EXIT
+t0=$(date +%s.%N)
+wait_for_guest "$vmm"
+[ "$status" = 0 ] || fail "hvmm exited with status $status: $(cat "$HVKIT_SCENARIO_DIR/hvmm-apply.log")"
+tr -d '\r' <"$serial" >"$serial.txt"
+grep -E '^hvupdate' "$serial.txt" || true
+grep -qx 'hvupdate-hook: apply exit 0' "$serial.txt" || fail "hvupdate apply failed"
+grep -q 'apply: 0.1.0 -> 0.1.1' "$serial.txt" || fail "hvupdate did not report 0.1.0 -> 0.1.1"
+grep -q 'hvupdate-hook: extension says: hello from 0.1.1' "$serial.txt" ||
+    fail "the guest extension of 0.1.1 is not installed"
+grep -q '"state": *"committed"' "$serial.txt" || fail "hvupdate history shows no committed transaction"
+
+# The host: committed 0.1.1, and `hvmm --version` says so.
+version_out=$("$HVMM" --version --state-dir "$STATE")
+echo "$version_out"
+grep -q '^committed: 0.1.1 ' <<<"$version_out" || fail "hvmm --version does not report 0.1.1 committed"
+next=$STATE/current/hypervisor/bin/hvmm
+[ -x "$next" ] || fail "no hvmm at $next"
+[ "$("$next" --version | head -1)" = "hvmm 0.1.1" ] || fail "current/hypervisor/bin/hvmm is not 0.1.1"
+
+# The guest's disk keeps the history (read from the image on the host).
+debugfs -R 'ls -l /ext/versions' "$DATA_DISK" 2>/dev/null | grep -q '0.1.1' ||
+    fail "the data disk has no /ext/versions/0.1.1"
+
+# The next start runs the committed release: the guest reads it over hvchan.
+serial=$HVKIT_SCENARIO_DIR/serial-next.log
+"$next" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" \
+    --cmdline "$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k" --mem 256M --cpus 1 --hvchan \
+    --serial-log "$serial" --serial-input none >"$HVKIT_SCENARIO_DIR/hvmm-next.log" 2>&1 &
+vmm=$!
+wait_for_guest "$vmm"
+[ "$status" = 0 ] || fail "the committed hvmm exited with $status: $(cat "$HVKIT_SCENARIO_DIR/hvmm-next.log")"
+tr -d '\r' <"$serial" >"$serial.txt"
+grep -q '^hvchan-probe: hypervisor 0.1.1 ' "$serial.txt" ||
+    fail "the guest of the next start does not see hypervisor 0.1.1"
+record_timing hvupdate "$t0"
+echo "PASS"
