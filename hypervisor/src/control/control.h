@@ -45,9 +45,9 @@ struct VmStatusReport {
     uint64_t uptime_s = 0;
     std::string version;               // this hvmm's version
     std::vector<std::string> devices;  // device names in setup order
-    // Reserved for the hypervisor update work: the version committed to run
-    // after a live upgrade. Empty means "not known" and the member is left
-    // out of the response; once set it is reported as "committed_version".
+    // The release the host's store committed (what the next start runs),
+    // for a VM with update permission. Empty means none and the member is
+    // left out of the response.
     std::string committed_version;
 };
 

@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include "control/control.h"
+#include "hvchan/hvchan.h"
 
 namespace hvkit::hvmm {
 
@@ -26,7 +27,10 @@ VmStatusReport MachineControlTarget::Report() const {
     r.uptime_s = static_cast<uint64_t>((MonotonicNs() - started_ns_) / 1000000000);
     r.version = version_;
     r.devices = machine_.DeviceNames();
-    // r.committed_version: set here once hypervisor updates record it.
+    // The release the host's store committed, when this VM may update it.
+    if (auto hvchan = std::dynamic_pointer_cast<HvchanDevice>(machine_.FindDevice("hvchan"))) {
+        r.committed_version = hvchan->committed_version();
+    }
     return r;
 }
 

@@ -118,6 +118,11 @@ class HvchanDevice final : public PciFunction {
     void Reset() override;
 
     HvchanCounters counters() const;
+    // The host store's committed release ("" without update permission or
+    // before the first commit).
+    std::string committed_version() const {
+        return update_ ? update_->committed_version() : std::string();
+    }
     HvchanMemory& memory() { return *memory_; }
 
   private:
