@@ -201,6 +201,9 @@ class DeviceState {
     virtual Status Restored() { return Status::Ok(); }
     // Back to power-on state.
     virtual void Reset() = 0;
+    // Stops the device's own threads; called once by ~Machine while guest
+    // memory and the VM still exist (virtio-net's receiver uses both).
+    virtual void Shutdown() {}
 };
 
 // A device on the port-I/O or MMIO bus. Accesses come from vCPU threads, so a

@@ -14,7 +14,10 @@
 
 namespace hvkit::hvmm {
 
-Machine::~Machine() = default;
+Machine::~Machine() {
+    // Device threads go first: members (memory, VM) are destroyed after this.
+    for (auto& device : devices_) device->Shutdown();
+}
 
 StopReason Machine::Run(bool handle_host_signals) {
     sigset_t host_signals, old_mask;

@@ -32,12 +32,18 @@ constexpr const char* kHelp = R"(usage: hvmm COMMAND [ARGS]
 The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
 
   hvmm run --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]
-           [--cpus N] [--serial-log FILE] [--allow-pvm]
+           [--cpus N] [--serial-log FILE] [--disk FILE[,ro]] [--net tap=NAME]
+           [--allow-pvm]
       Boot a Linux bzImage (64-bit boot protocol). SIZE like 512M or 2G
       (default 256M); N vCPUs (default 1). The serial console (COM1, ttyS0)
       goes to stdout, or to FILE with --serial-log. A guest reset (reboot)
       ends the VM. --allow-pvm boots even where /dev/kvm is PVM-backed,
       which only a PVM-aware guest kernel survives.
+      --disk FILE[,ro]: virtio-blk (PCI 00:03.0, /dev/vda) on a raw image,
+      locked with flock (shared with ,ro, which also makes it read-only).
+      --net tap=NAME: virtio-net (PCI 00:04.0, eth0) on the existing TAP
+      device NAME (ip tuntap add dev NAME mode tap [user USER]); its MAC is
+      52:54:00 plus three bytes derived from NAME.
   hvmm check-kvm
       Say whether /dev/kvm is usable and what backs it.
   hvmm --version
@@ -75,6 +81,34 @@ void WriteAll(int fd, std::span<const uint8_t> bytes) {
     }
 }
 
+// "--disk FILE[,ro]" into (config).
+Status ParseDiskOption(const std::string& value, MachineConfig& config) {
+    std::string path = value;
+    if (path.size() > 3 && path.compare(path.size() - 3, 3, ",ro") == 0) {
+        path.resize(path.size() - 3);
+        config.disk_read_only = true;
+    }
+    if (path.empty() || path.find(',') != std::string::npos) {
+        return Error(ErrorCode::kMalformed,
+                     "--disk '" + value + "': expected FILE or FILE,ro (no other options)");
+    }
+    config.disk_path = path;
+    return Status::Ok();
+}
+
+// "--net tap=NAME" into (config).
+Status ParseNetOption(const std::string& value, MachineConfig& config) {
+    const std::string prefix = "tap=";
+    std::string name = value.rfind(prefix, 0) == 0 ? value.substr(prefix.size()) : "";
+    // IFNAMSIZ is 16 including the NUL.
+    if (name.empty() || name.size() > 15 || name.find_first_of(",/ ") != std::string::npos) {
+        return Error(ErrorCode::kMalformed,
+                     "--net '" + value + "': expected tap=NAME (an interface name of 1-15 bytes)");
+    }
+    config.tap_name = name;
+    return Status::Ok();
+}
+
 int CheckKvm() {
     KvmHostFacts facts = ProbeKvmHostFacts();
     KvmBackend backend = ClassifyKvmBackend(facts);
@@ -91,10 +125,11 @@ int CheckKvm() {
 }
 
 int Run(const std::vector<std::string>& argv) {
-    auto args = cli::ParseArgs(argv, {.value_options = {"--kernel", "--initrd", "--cmdline",
-                                                        "--mem", "--cpus", "--serial-log"},
-                                      .flags = {"--allow-pvm"},
-                                      .positional = 0});
+    auto args =
+        cli::ParseArgs(argv, {.value_options = {"--kernel", "--initrd", "--cmdline", "--mem",
+                                                "--cpus", "--serial-log", "--disk", "--net"},
+                              .flags = {"--allow-pvm"},
+                              .positional = 0});
     if (!args.ok()) return Usage(args.status().message());
     auto kernel_path = args->Required("--kernel");
     auto initrd_path = args->One("--initrd");
@@ -102,11 +137,22 @@ int Run(const std::vector<std::string>& argv) {
     auto mem = args->One("--mem");
     auto cpus = args->One("--cpus");
     auto serial_log = args->One("--serial-log");
-    for (const Status* st : {&kernel_path.status(), &initrd_path.status(), &cmdline.status(),
-                             &mem.status(), &cpus.status(), &serial_log.status()}) {
+    auto disk = args->One("--disk");
+    auto net = args->One("--net");
+    for (const Status* st :
+         {&kernel_path.status(), &initrd_path.status(), &cmdline.status(), &mem.status(),
+          &cpus.status(), &serial_log.status(), &disk.status(), &net.status()}) {
         if (!st->ok()) return Usage(st->message());
     }
     MachineConfig config;
+    if (*disk) {
+        Status st = ParseDiskOption(**disk, config);
+        if (!st.ok()) return Usage(st.message());
+    }
+    if (*net) {
+        Status st = ParseNetOption(**net, config);
+        if (!st.ok()) return Usage(st.message());
+    }
     if (*mem) {
         auto bytes = ParseMemorySize(**mem);
         if (!bytes.ok()) return Usage(bytes.status().message());

@@ -4,6 +4,7 @@
 #include "arch/x86_64/layout.h"
 #include "hvmm.h"
 #include "pci/pci.h"
+#include "virtio/virtio.h"
 
 namespace hvkit::hvmm {
 
@@ -46,9 +47,25 @@ Status SetupPci(DeviceContext& ctx) {
     return Status::Ok();
 }
 
+// virtio-blk at 00:03.0 on --disk's raw image (none without --disk).
+Status SetupVirtioBlk(DeviceContext& ctx) {
+    if (ctx.config.disk_path.empty()) return Status::Ok();
+    HVKIT_ASSIGN_OR_RETURN(DiskImage image,
+                           OpenDiskImage(ctx.config.disk_path, ctx.config.disk_read_only));
+    HVKIT_ASSIGN_OR_RETURN(uint32_t bar, ctx.pci->AllocateMmio(VirtioPciFunction::kBarSize));
+    auto fn = std::make_shared<VirtioPciFunction>(MakeVirtioBlk(std::move(image)), ctx.memory,
+                                                  ctx.signal_msi, bar);
+    HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotVirtioBlk, fn));
+    ctx.devices.push_back(std::move(fn));
+    return Status::Ok();
+}
+
 constexpr DeviceModule kDevices[] = {
-    {"serial", SetupSerial}, {"i8042", SetupI8042}, {"pci", SetupPci},
+    {"serial", SetupSerial},
+    {"i8042", SetupI8042},
+    {"pci", SetupPci},
     // PCI devices: hvchan (slot 2), virtio-blk, virtio-net.
+    {"virtio-blk", SetupVirtioBlk},
 };
 
 }  // namespace
