@@ -60,12 +60,26 @@ Status SetupVirtioBlk(DeviceContext& ctx) {
     return Status::Ok();
 }
 
+// virtio-net at 00:04.0 on --net's TAP (none without --net).
+Status SetupVirtioNet(DeviceContext& ctx) {
+    if (ctx.config.tap_name.empty()) return Status::Ok();
+    HVKIT_ASSIGN_OR_RETURN(TapDevice tap, OpenTap(ctx.config.tap_name));
+    HVKIT_ASSIGN_OR_RETURN(uint32_t bar, ctx.pci->AllocateMmio(VirtioPciFunction::kBarSize));
+    auto mac = MacForTap(ctx.config.tap_name);
+    auto fn = std::make_shared<VirtioPciFunction>(MakeVirtioNet(std::move(tap), mac), ctx.memory,
+                                                  ctx.signal_msi, bar);
+    HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotVirtioNet, fn));
+    ctx.devices.push_back(std::move(fn));
+    return Status::Ok();
+}
+
 constexpr DeviceModule kDevices[] = {
     {"serial", SetupSerial},
     {"i8042", SetupI8042},
     {"pci", SetupPci},
     // PCI devices: hvchan (slot 2), virtio-blk, virtio-net.
     {"virtio-blk", SetupVirtioBlk},
+    {"virtio-net", SetupVirtioNet},
 };
 
 }  // namespace

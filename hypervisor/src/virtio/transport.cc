@@ -78,6 +78,7 @@ VirtioPciFunction::VirtioPciFunction(std::unique_ptr<VirtioDevice> device, Guest
     config_.SealPowerOnState();
     queues_.reserve(queues);
     for (uint16_t q = 0; q < queues; ++q) queues_.emplace_back(memory_, device_->queue_max_size());
+    device_->Attach(*this);
 }
 
 VirtioPciFunction::~VirtioPciFunction() {

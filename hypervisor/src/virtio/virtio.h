@@ -182,6 +182,17 @@ class VirtQueue {
     std::string error_;
 };
 
+// Gives a device with its own thread (virtio-net's receiver) a live queue.
+class VirtioQueueHost {
+  public:
+    virtual ~VirtioQueueHost() = default;
+    // Calls (fn) with queue (index) under the transport's lock when the queue
+    // is live, then delivers its interrupt if it needs one; false (fn not
+    // called) when it is not live.
+    virtual bool WithLiveQueue(uint16_t index,
+                               const std::function<void(VirtQueue&, uint64_t features)>& fn) = 0;
+};
+
 // What a virtio device type implements behind the transport. The transport
 // owns feature negotiation, status, queues and interrupts; the device sees a
 // queue only while it is live (DRIVER_OK, bus mastering on, queue enabled and
@@ -204,21 +215,13 @@ class VirtioDevice {
     // The driver made buffers available on queue (index), which is live.
     // (features) are the negotiated ones.
     virtual void QueueNotified(uint16_t index, VirtQueue& queue, uint64_t features) = 0;
+    // The transport that owns the device, once it is built (before any
+    // guest access): a device with its own thread keeps (host).
+    virtual void Attach(VirtioQueueHost& host) { (void)host; }
     // The device went live (DRIVER_OK) or stopped being (reset, restore).
     virtual void LivenessChanged() {}
     // Stops the device's own threads (before guest memory goes away).
     virtual void Shutdown() {}
-};
-
-// Gives a device with its own thread (virtio-net's receiver) a live queue.
-class VirtioQueueHost {
-  public:
-    virtual ~VirtioQueueHost() = default;
-    // Calls (fn) with queue (index) under the transport's lock when the queue
-    // is live, then delivers its interrupt if it needs one; false (fn not
-    // called) when it is not live.
-    virtual bool WithLiveQueue(uint16_t index,
-                               const std::function<void(VirtQueue&, uint64_t features)>& fn) = 0;
 };
 
 // The virtio-pci transport: one PCI function whose BAR 0 holds the common
@@ -332,13 +335,11 @@ Result<TapDevice> OpenTap(const std::string& name);
 // of its hash.
 std::array<uint8_t, 6> MacForTap(std::string_view tap_name);
 
-// virtio-net on (tap) with (mac): TX on notify, RX on a thread that polls the
-// TAP and is woken when the driver adds receive buffers; it delivers through
-// (host) (the transport) and stops in Shutdown().
-class VirtioNet;
+// virtio-net on (tap) with (mac): TX on notify (on the vCPU thread), RX on
+// a thread that polls the TAP and an eventfd the device kicks when the driver
+// adds receive buffers. With mergeable buffers off, a frame that does not fit
+// one receive chain is dropped and counted. The thread starts in Attach() and
+// stops in Shutdown().
 std::unique_ptr<VirtioDevice> MakeVirtioNet(TapDevice tap, std::array<uint8_t, 6> mac);
-// Connects a virtio-net device to its transport and starts its receiver;
-// call once, after the transport owns it.
-void StartVirtioNet(VirtioDevice& net, VirtioQueueHost& host);
 
 }  // namespace hvkit::hvmm
