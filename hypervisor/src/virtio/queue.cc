@@ -1,6 +1,7 @@
 // The split virtqueue (virtio 1.x, 2.7): taking available chains and
 // publishing used ones, every access through GuestMemory::Slice.
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 
 #include "virtio/virtio.h"
@@ -11,6 +12,12 @@ namespace {
 
 constexpr uint64_t kDescSize = 16;
 constexpr uint64_t kUsedElemSize = 8;
+
+std::string Hex(uint64_t v) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+    return buf;
+}
 
 uint16_t Load16(const uint8_t* p) {
     uint16_t v;
@@ -109,8 +116,8 @@ bool VirtQueue::AddBuffer(DescriptorChain& chain, const Desc& d) {
     }
     if (d.len == 0) return true;  // nothing to touch
     if (!memory_.Slice(d.addr, d.len).ok()) {
-        Break("a buffer of " + std::to_string(d.len) + " bytes at guest address " +
-              std::to_string(d.addr) + " is outside guest RAM");
+        Break("a buffer of " + std::to_string(d.len) + " bytes at guest address " + Hex(d.addr) +
+              " is outside guest RAM");
         return false;
     }
     chain.buffers.push_back({d.addr, d.len, writable});
