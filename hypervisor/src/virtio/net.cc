@@ -7,6 +7,8 @@
 // the device's liveness changed) and the stop eventfd, and hands frames to
 // the guest through the transport's WithLiveQueue, which locks and interrupts.
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -120,6 +122,11 @@ class VirtioNet final : public VirtioDevice {
     // and not yet delivered; while it waits for receive buffers the TAP is
     // not polled.
     void Receive() {
+        // Host signals (SIGINT, SIGTERM) belong to the main thread's
+        // signalfd; this thread starts before hvmm blocks them there.
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, nullptr);
         std::vector<uint8_t> packet(kMaxPacket);
         size_t pending = 0;
         for (;;) {
