@@ -365,3 +365,45 @@ TEST_F(PciFixture, BadStateIsRefusedAndChangesNothing) {
 
 }  // namespace
 }  // namespace hvkit::hvmm
+
+namespace hvkit::hvmm {
+namespace {
+
+// The transport behind the real root complex: found by configuration
+// mechanism #1 at its slot, its BAR decoded in the MMIO window once memory
+// decoding is on.
+TEST(VirtioOnPciRoot, FoundThroughMechanismOneAndDecodedInTheWindow) {
+    auto memory = std::move(GuestMemory::Create(16ull << 20).value());
+    PciRoot root([](uint32_t, uint64_t, uint64_t, void*) { return Status::Ok(); }, [] {});
+    auto bar = root.AllocateMmio(Fn::kBarSize);
+    ASSERT_TRUE(bar.ok());
+    int notified = 0;
+    auto fn = std::make_shared<Fn>(
+        std::make_unique<FakeDevice>(&notified), *memory, [](uint64_t, uint32_t) {}, *bar);
+    ASSERT_TRUE(root.Attach(3, fn).ok());
+    auto config = [&](uint8_t offset) {
+        uint32_t address = 0x80000000u | 3u << 11 | offset;
+        uint8_t a[4];
+        for (int i = 0; i < 4; ++i) a[i] = static_cast<uint8_t>(address >> (8 * i));
+        root.PortWrite(0, a);
+        uint8_t d[4];
+        root.PortRead(4, d);
+        return static_cast<uint32_t>(d[0] | d[1] << 8 | d[2] << 16 | d[3] << 24);
+    };
+    EXPECT_EQ(config(0), 0x10421af4u);
+    EXPECT_EQ(config(0x10), *bar);
+    uint8_t q[2] = {0xaa, 0xaa};
+    root.WindowRead(*bar + 0x12, q);  // memory decoding still off
+    EXPECT_EQ(q[0], 0xff);
+    uint32_t address = 0x80000000u | 3u << 11 | pci::kCommand;
+    uint8_t a[4], cmd[2] = {pci::kCommandMemory, 0};
+    for (int i = 0; i < 4; ++i) a[i] = static_cast<uint8_t>(address >> (8 * i));
+    root.PortWrite(0, a);
+    root.PortWrite(4, cmd);
+    root.WindowRead(*bar + 0x12, q);
+    EXPECT_EQ(q[0], 2);  // num_queues
+    EXPECT_EQ(q[1], 0);
+}
+
+}  // namespace
+}  // namespace hvkit::hvmm

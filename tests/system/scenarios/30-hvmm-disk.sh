@@ -5,7 +5,8 @@
 # marker file and writes a file of known content (guest-hooks/30-disk-write);
 # after hvmm exits the file is read back from the image with debugfs and the
 # file system checked. While the guest runs, a second hvmm on the same image
-# must fail with the lock message; a missing image fails by name.
+# must fail with the lock message; a missing image fails by name. A second
+# boot with ,ro mounts /data read-only and leaves the image unchanged.
 set -euo pipefail
 source "$(dirname "$0")/../guest-boot.sh"
 for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_GUEST_DISK HVKIT_BUILD_DIR; do
@@ -64,5 +65,19 @@ cmp "$expected" "$work/readback" ||
     fail "the file read back from the image differs from what the guest wrote ($(wc -c <"$work/readback") bytes)"
 e2fsck -fn "$image" >"$work/fsck.log" 2>&1 || fail "e2fsck finds the image damaged: $(tail -n 20 "$work/fsck.log")"
 record_timing hvmm_disk "$t0"
-echo "hvmm --disk: $(wc -c <"$expected") bytes written by the guest read back from the image; e2fsck clean; reset at $total s"
+
+# Read-only: the guest sees VIRTIO_BLK_F_RO, mounts /data read-only, and
+# the image keeps every byte.
+sha_before=$(sha256sum <"$image")
+serial=$HVKIT_SCENARIO_DIR/hvmm-serial-ro.log
+"$hvmm" "${boot[@]}" --cmdline "$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.test=disk-ro" \
+    --serial-log "$serial" --disk "$image,ro" >"$HVKIT_SCENARIO_DIR/hvmm-ro.log" 2>&1 ||
+    fail "hvmm with --disk $image,ro exited with status $?: $(cat "$HVKIT_SCENARIO_DIR/hvmm-ro.log")"
+tr -d '\r' <"$serial" >"$serial.txt"
+grep -qxF 'hvkit-guest-disk: vda ro=1' "$serial.txt" ||
+    fail "with ,ro the guest's kernel does not see /dev/vda as read-only"
+grep -qxF 'hvkit-guest-selfcheck: data disk says: hvkit data disk' "$serial.txt" ||
+    fail "with ,ro the guest could not read the marker file"
+[ "$(sha256sum <"$image")" = "$sha_before" ] || fail "the read-only image changed"
+echo "hvmm --disk: $(wc -c <"$expected") bytes written by the guest read back from the image; e2fsck clean; reset at $total s; read-only boot left the image unchanged"
 echo "PASS"
