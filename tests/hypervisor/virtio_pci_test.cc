@@ -235,6 +235,17 @@ TEST_F(PciFixture, NothingIsServedBeforeDriverOkOrWithoutBusMaster) {
     EXPECT_EQ(notified, 0);
 }
 
+TEST_F(PciFixture, QueueSizeAboveTheMaximumIsIgnored) {
+    SetBar(0x16, 2, 0);
+    EXPECT_EQ(Bar(0x18, 2), 16u);  // the maximum, after reset
+    SetBar(0x18, 2, 64);
+    EXPECT_EQ(Bar(0x18, 2), 16u);
+    SetBar(0x18, 2, 8);
+    EXPECT_EQ(Bar(0x18, 2), 8u);
+    Json saved = fn->Save();  // and what it saves restores
+    EXPECT_TRUE(Make()->Restore(saved).ok());
+}
+
 TEST_F(PciFixture, QueueSetupIsFrozenOnceEnabled) {
     FakeRing ring(*memory, 8);
     BringUp(ring);
@@ -321,6 +332,23 @@ TEST_F(PciFixture, ResetReturnsToPowerOn) {
     EXPECT_EQ(fn->Save(), power_on);
 }
 
+Json U64Pair(uint64_t v) {
+    Json pair = Json::MakeArray();
+    pair.Push(Json(static_cast<int64_t>(v >> 32)));
+    pair.Push(Json(static_cast<int64_t>(v & 0xffffffff)));
+    return pair;
+}
+
+TEST_F(PciFixture, AnyRingAddressSurvivesSaveAndRestore) {
+    SetBar(0x16, 2, 1);
+    SetBar(0x20, 4, 0xfffffff0);
+    SetBar(0x24, 4, 0xffffffff);  // far past any RAM, but a value the register holds
+    Json saved = fn->Save();
+    auto other = Make();
+    ASSERT_TRUE(other->Restore(saved).ok());
+    EXPECT_EQ(other->Save(), saved);
+}
+
 TEST_F(PciFixture, BadStateIsRefusedAndChangesNothing) {
     FakeRing ring(*memory, 8);
     BringUp(ring);
@@ -337,9 +365,10 @@ TEST_F(PciFixture, BadStateIsRefusedAndChangesNothing) {
     refused([](Json& j) { j["version"] = Json(int64_t{2}); }, "version");
     refused([](Json& j) { j["status"] = Json(int64_t{0x10}); }, "unknown status bit");
     refused([](Json& j) { j["status"] = Json(int64_t{-1}); }, "negative status");
-    refused([](Json& j) { j["driver_features_lo"] = Json(int64_t{1} << 29); },
+    refused([](Json& j) { j["driver_features"].as_array()[1] = Json(int64_t{1} << 29); },
             "EVENT_IDX accepted though not offered");
-    refused([](Json& j) { j["driver_features_hi"] = Json(int64_t{0}); }, "no VERSION_1");
+    refused([](Json& j) { j["driver_features"].as_array()[0] = Json(int64_t{0}); }, "no VERSION_1");
+    refused([](Json& j) { j["driver_features"] = Json(int64_t{1}); }, "features not a pair");
     refused([](Json& j) { j["config_vector"] = Json(int64_t{3}); }, "config vector");
     refused([](Json& j) { j["isr"] = Json(int64_t{4}); }, "isr");
     refused([](Json& j) { j["queues"].as_array().pop_back(); }, "queue count");
@@ -347,8 +376,10 @@ TEST_F(PciFixture, BadStateIsRefusedAndChangesNothing) {
             "size not a power of two");
     refused([](Json& j) { j["queues"].as_array()[0]["size"] = Json(int64_t{32}); },
             "size above the maximum");
-    refused([](Json& j) { j["queues"].as_array()[0]["desc"] = Json(int64_t{0x10008}); },
+    refused([](Json& j) { j["queues"].as_array()[0]["desc"] = U64Pair(0x10008); },
             "misaligned descriptor table");
+    refused([](Json& j) { j["queues"].as_array()[0]["desc"].as_array()[0] = Json(int64_t{-1}); },
+            "negative address half");
     refused([](Json& j) { j["queues"].as_array()[0]["msix_vector"] = Json(int64_t{9}); },
             "queue vector");
     refused([](Json& j) { j["queues"].as_array()[0]["next_avail"] = Json(int64_t{70000}); },

@@ -119,7 +119,11 @@ void VirtioPciFunction::CommonWrite(uint64_t offset, std::span<const uint8_t> da
                 queue_select_ = static_cast<uint16_t>(value);
                 break;
             case kQueueSize:
-                if (setup_open) q->state().size = static_cast<uint16_t>(value);
+                // Never above the maximum (4.1.4.3.2): ignored, so the
+                // driver reads back the size in force.
+                if (setup_open && value <= q->max_size()) {
+                    q->state().size = static_cast<uint16_t>(value);
+                }
                 break;
             case kQueueMsixVector:
                 if (q != nullptr) {

@@ -28,14 +28,38 @@ Result<uint64_t> Uint(const Json& object, const std::string& key, uint64_t max,
     return static_cast<uint64_t>(v->as_int());
 }
 
+// A 64-bit register as [high 32 bits, low 32 bits] (JSON integers here are
+// signed 64-bit; a driver may write any 64-bit ring address).
+Json U64ToJson(uint64_t v) {
+    Json pair = Json::MakeArray();
+    pair.Push(Json(static_cast<int64_t>(v >> 32)));
+    pair.Push(Json(static_cast<int64_t>(v & 0xffffffff)));
+    return pair;
+}
+
+Result<uint64_t> U64(const Json& object, const std::string& key, std::string_view device) {
+    const Json* v = object.Find(key);
+    if (v == nullptr || !v->is_array() || v->as_array().size() != 2) {
+        return Bad(device, key, "is not [high, low] 32-bit halves");
+    }
+    uint64_t value = 0;
+    for (const Json& half : v->as_array()) {
+        if (!half.is_int() || half.as_int() < 0 || half.as_int() > 0xffffffffll) {
+            return Bad(device, key, "has a half that is not a 32-bit value");
+        }
+        value = value << 32 | static_cast<uint64_t>(half.as_int());
+    }
+    return value;
+}
+
 Json QueueToJson(const QueueState& q) {
     Json j = Json::MakeObject();
     j["size"] = Json(int64_t{q.size});
     j["enabled"] = Json(q.enabled);
     j["msix_vector"] = Json(int64_t{q.msix_vector});
-    j["desc"] = Json(static_cast<int64_t>(q.desc));
-    j["driver"] = Json(static_cast<int64_t>(q.driver));
-    j["device"] = Json(static_cast<int64_t>(q.device));
+    j["desc"] = U64ToJson(q.desc);
+    j["driver"] = U64ToJson(q.driver);
+    j["device"] = U64ToJson(q.device);
     j["next_avail"] = Json(int64_t{q.next_avail});
     j["next_used"] = Json(int64_t{q.next_used});
     j["broken"] = Json(q.broken);
@@ -46,12 +70,11 @@ Result<QueueState> QueueFromJson(const Json& j, uint16_t max_size, uint16_t vect
                                  std::string_view device, const std::string& what) {
     if (!j.is_object()) return Bad(device, what, "is not an object");
     QueueState q;
-    constexpr uint64_t kMaxGpa = (uint64_t{1} << 52) - 1;  // x86-64's physical address width
     HVKIT_ASSIGN_OR_RETURN(uint64_t size, Uint(j, "size", max_size, device));
     HVKIT_ASSIGN_OR_RETURN(uint64_t vector, Uint(j, "msix_vector", 0xffff, device));
-    HVKIT_ASSIGN_OR_RETURN(q.desc, Uint(j, "desc", kMaxGpa, device));
-    HVKIT_ASSIGN_OR_RETURN(q.driver, Uint(j, "driver", kMaxGpa, device));
-    HVKIT_ASSIGN_OR_RETURN(q.device, Uint(j, "device", kMaxGpa, device));
+    HVKIT_ASSIGN_OR_RETURN(q.desc, U64(j, "desc", device));
+    HVKIT_ASSIGN_OR_RETURN(q.driver, U64(j, "driver", device));
+    HVKIT_ASSIGN_OR_RETURN(q.device, U64(j, "device", device));
     HVKIT_ASSIGN_OR_RETURN(uint64_t next_avail, Uint(j, "next_avail", 0xffff, device));
     HVKIT_ASSIGN_OR_RETURN(uint64_t next_used, Uint(j, "next_used", 0xffff, device));
     HVKIT_ASSIGN_OR_RETURN(q.enabled, StateBool(j, "enabled", device));
@@ -90,8 +113,7 @@ Json VirtioPciFunction::Save() const {
     state["status"] = Json(int64_t{status_});
     state["device_feature_select"] = Json(int64_t{device_feature_select_});
     state["driver_feature_select"] = Json(int64_t{driver_feature_select_});
-    state["driver_features_lo"] = Json(static_cast<int64_t>(driver_features_ & 0xffffffff));
-    state["driver_features_hi"] = Json(static_cast<int64_t>(driver_features_ >> 32));
+    state["driver_features"] = U64ToJson(driver_features_);
     state["config_vector"] = Json(int64_t{config_vector_});
     state["queue_select"] = Json(int64_t{queue_select_});
     state["isr"] = Json(int64_t{isr_});
@@ -107,12 +129,10 @@ Status VirtioPciFunction::Restore(const Json& state) {
     HVKIT_ASSIGN_OR_RETURN(uint64_t status, Uint(state, "status", 0xff, dev));
     HVKIT_ASSIGN_OR_RETURN(uint64_t dfs, Uint(state, "device_feature_select", 0xffffffff, dev));
     HVKIT_ASSIGN_OR_RETURN(uint64_t gfs, Uint(state, "driver_feature_select", 0xffffffff, dev));
-    HVKIT_ASSIGN_OR_RETURN(uint64_t lo, Uint(state, "driver_features_lo", 0xffffffff, dev));
-    HVKIT_ASSIGN_OR_RETURN(uint64_t hi, Uint(state, "driver_features_hi", 0xffffffff, dev));
+    HVKIT_ASSIGN_OR_RETURN(uint64_t features, U64(state, "driver_features", dev));
     HVKIT_ASSIGN_OR_RETURN(uint64_t config_vector, Uint(state, "config_vector", 0xffff, dev));
     HVKIT_ASSIGN_OR_RETURN(uint64_t queue_select, Uint(state, "queue_select", 0xffff, dev));
     HVKIT_ASSIGN_OR_RETURN(uint64_t isr, Uint(state, "isr", 3, dev));
-    uint64_t features = hi << 32 | lo;
     if (status & ~uint64_t{kKnownStatus}) return Bad(dev, "status", "has unknown bits");
     if (status & virtio::kStatusFeaturesOk) {
         if ((features & ~offered_) != 0 || !(features & virtio::kFeatureVersion1)) {
