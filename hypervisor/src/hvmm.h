@@ -9,6 +9,8 @@
 //   devices/      bus, the device table, serial (8250), i8042
 //   boot/         bzImage parsing and Linux 64-bit boot protocol; flat
 //                 real-mode payloads
+//   virtio/       virtio 1.x over PCI: transport, split virtqueue, virtio-blk,
+//                 virtio-net (its own map: virtio/virtio.h)
 //   builder       composes a Machine from a MachineConfig
 //
 // Guest input is hostile: the only way to touch guest RAM is
