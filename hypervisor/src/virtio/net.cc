@@ -34,6 +34,7 @@ constexpr size_t kHeaderSize = 12;  // virtio_net_hdr_v1
 constexpr size_t kNumBuffersOffset = 10;
 // A header and the largest frame a TAP hands over without GSO (64 KiB MTU).
 constexpr size_t kMaxPacket = kHeaderSize + 65535 + 18;
+constexpr int kFramesPerWakeup = 256;
 
 void Kick(int fd) {
     uint64_t one = 1;
@@ -142,7 +143,9 @@ class VirtioNet final : public VirtioDevice {
                 ssize_t n = read(kick_.get(), &count, sizeof count);
                 (void)n;
             }
-            while (Deliver(packet, pending)) {
+            // Bounded, so a flood from the host side cannot keep the
+            // thread from seeing the stop eventfd.
+            for (int i = 0; i < kFramesPerWakeup && Deliver(packet, pending); ++i) {
             }
         }
     }
