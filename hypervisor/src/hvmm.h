@@ -10,6 +10,8 @@
 //   devices/      bus, the device table, serial (8250), i8042
 //   boot/         bzImage parsing and Linux 64-bit boot protocol; flat
 //                 real-mode payloads
+//   virtio/       virtio 1.x over PCI: transport, split virtqueue, virtio-blk,
+//                 virtio-net (its own map: virtio/virtio.h)
 //   builder       composes a Machine from a MachineConfig
 //   control/      the host's side: the control socket and serial input
 //                 (own header, control/control.h; it uses Machine's public API)
@@ -277,6 +279,9 @@ class DeviceState {
     virtual Status Restored() { return Status::Ok(); }
     // Back to power-on state.
     virtual void Reset() = 0;
+    // Stops the device's own threads; called once by ~Machine while guest
+    // memory and the VM still exist (virtio-net's receiver uses both).
+    virtual void Shutdown() {}
 };
 
 // A device on the port-I/O or MMIO bus. Accesses come from vCPU threads, so a

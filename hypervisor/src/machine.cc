@@ -23,7 +23,10 @@ thread_local const Machine* current_vcpu_machine = nullptr;
 
 }  // namespace
 
-Machine::~Machine() = default;
+Machine::~Machine() {
+    // Device threads go first: members (memory, VM) are destroyed after this.
+    for (auto& device : devices_) device->Shutdown();
+}
 
 StopReason Machine::Run(bool handle_host_signals) {
     sigset_t host_signals, old_mask;

@@ -33,7 +33,7 @@ The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
 
   hvmm run --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]
            [--cpus N] [--serial-log FILE] [--serial-input stdin|none]
-           [--control PATH] [--allow-pvm]
+           [--control PATH] [--disk FILE[,ro]] [--net tap=NAME] [--allow-pvm]
            [--hvchan [--allow-hypervisor-update [--state-dir DIR]]]
       Boot a Linux bzImage (64-bit boot protocol). SIZE like 512M or 2G
       (default 256M); N vCPUs (default 1). The serial console (COM1, ttyS0)
@@ -45,6 +45,11 @@ The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
       requests status, pause, resume, shutdown. A guest reset (reboot) ends
       the VM. --allow-pvm boots even where /dev/kvm is PVM-backed, which
       only a PVM-aware guest kernel survives.
+      --disk FILE[,ro]: virtio-blk (PCI 00:03.0, /dev/vda) on a raw image,
+      locked with flock (shared with ,ro, which also makes it read-only).
+      --net tap=NAME: virtio-net (PCI 00:04.0, eth0) on the existing TAP
+      device NAME (ip tuntap add dev NAME mode tap [user USER]); its MAC is
+      52:54:00 plus three bytes derived from NAME.
       --hvchan gives the guest the hypercall channel (PCI 00:02.0,
       docs/hvchan-abi.md); --allow-hypervisor-update lets this VM update
       the hypervisor through it, into the release store at --state-dir DIR
@@ -90,6 +95,34 @@ void WriteAll(int fd, std::span<const uint8_t> bytes) {
         if (n <= 0) return;  // the console is gone; the guest keeps running
         done += static_cast<size_t>(n);
     }
+}
+
+// "--disk FILE[,ro]" into (config).
+Status ParseDiskOption(const std::string& value, MachineConfig& config) {
+    std::string path = value;
+    if (path.size() > 3 && path.compare(path.size() - 3, 3, ",ro") == 0) {
+        path.resize(path.size() - 3);
+        config.disk_read_only = true;
+    }
+    if (path.empty() || path.find(',') != std::string::npos) {
+        return Error(ErrorCode::kMalformed,
+                     "--disk '" + value + "': expected FILE or FILE,ro (no other options)");
+    }
+    config.disk_path = path;
+    return Status::Ok();
+}
+
+// "--net tap=NAME" into (config).
+Status ParseNetOption(const std::string& value, MachineConfig& config) {
+    const std::string prefix = "tap=";
+    std::string name = value.rfind(prefix, 0) == 0 ? value.substr(prefix.size()) : "";
+    // IFNAMSIZ is 16 including the NUL.
+    if (name.empty() || name.size() > 15 || name.find_first_of(",/ ") != std::string::npos) {
+        return Error(ErrorCode::kMalformed,
+                     "--net '" + value + "': expected tap=NAME (an interface name of 1-15 bytes)");
+    }
+    config.tap_name = name;
+    return Status::Ok();
 }
 
 int CheckKvm() {
@@ -157,10 +190,11 @@ int Control(const std::vector<std::string>& argv) {
 
 int Run(const std::vector<std::string>& argv) {
     auto args = cli::ParseArgs(
-        argv, {.value_options = {"--kernel", "--initrd", "--cmdline", "--mem", "--cpus",
-                                 "--serial-log", "--serial-input", "--control", "--state-dir"},
-               .flags = {"--allow-pvm", "--hvchan", "--allow-hypervisor-update"},
-               .positional = 0});
+        argv,
+        {.value_options = {"--kernel", "--initrd", "--cmdline", "--mem", "--cpus", "--serial-log",
+                           "--serial-input", "--control", "--state-dir", "--disk", "--net"},
+         .flags = {"--allow-pvm", "--hvchan", "--allow-hypervisor-update"},
+         .positional = 0});
     if (!args.ok()) return Usage(args.status().message());
     auto kernel_path = args->Required("--kernel");
     auto initrd_path = args->One("--initrd");
@@ -170,9 +204,12 @@ int Run(const std::vector<std::string>& argv) {
     auto serial_log = args->One("--serial-log");
     auto serial_input = args->One("--serial-input");
     auto control_path = args->One("--control");
+    auto disk = args->One("--disk");
+    auto net = args->One("--net");
     for (const Status* st :
          {&kernel_path.status(), &initrd_path.status(), &cmdline.status(), &mem.status(),
-          &cpus.status(), &serial_log.status(), &serial_input.status(), &control_path.status()}) {
+          &cpus.status(), &serial_log.status(), &serial_input.status(), &control_path.status(),
+          &disk.status(), &net.status()}) {
         if (!st->ok()) return Usage(st->message());
     }
     std::string input_source = serial_input->value_or("stdin");
@@ -180,6 +217,14 @@ int Run(const std::vector<std::string>& argv) {
         return Usage("--serial-input '" + input_source + "': use stdin or none");
     }
     MachineConfig config;
+    if (*disk) {
+        Status st = ParseDiskOption(**disk, config);
+        if (!st.ok()) return Usage(st.message());
+    }
+    if (*net) {
+        Status st = ParseNetOption(**net, config);
+        if (!st.ok()) return Usage(st.message());
+    }
     if (*mem) {
         auto bytes = ParseMemorySize(**mem);
         if (!bytes.ok()) return Usage(bytes.status().message());

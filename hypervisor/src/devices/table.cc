@@ -5,6 +5,7 @@
 #include "hvchan/hvchan.h"
 #include "hvmm.h"
 #include "pci/pci.h"
+#include "virtio/virtio.h"
 
 namespace hvkit::hvmm {
 
@@ -67,11 +68,39 @@ Status SetupHvchan(DeviceContext& ctx) {
     return Status::Ok();
 }
 
+// virtio-blk at 00:03.0 on --disk's raw image (none without --disk).
+Status SetupVirtioBlk(DeviceContext& ctx) {
+    if (ctx.config.disk_path.empty()) return Status::Ok();
+    HVKIT_ASSIGN_OR_RETURN(DiskImage image,
+                           OpenDiskImage(ctx.config.disk_path, ctx.config.disk_read_only));
+    HVKIT_ASSIGN_OR_RETURN(uint32_t bar, ctx.pci->AllocateMmio(VirtioPciFunction::kBarSize));
+    auto fn = std::make_shared<VirtioPciFunction>(MakeVirtioBlk(std::move(image)), ctx.memory,
+                                                  ctx.signal_msi, bar);
+    HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotVirtioBlk, fn));
+    ctx.devices.push_back(std::move(fn));
+    return Status::Ok();
+}
+
+// virtio-net at 00:04.0 on --net's TAP (none without --net).
+Status SetupVirtioNet(DeviceContext& ctx) {
+    if (ctx.config.tap_name.empty()) return Status::Ok();
+    HVKIT_ASSIGN_OR_RETURN(TapDevice tap, OpenTap(ctx.config.tap_name));
+    HVKIT_ASSIGN_OR_RETURN(uint32_t bar, ctx.pci->AllocateMmio(VirtioPciFunction::kBarSize));
+    auto mac = MacForTap(ctx.config.tap_name);
+    auto fn = std::make_shared<VirtioPciFunction>(MakeVirtioNet(std::move(tap), mac), ctx.memory,
+                                                  ctx.signal_msi, bar);
+    HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotVirtioNet, fn));
+    ctx.devices.push_back(std::move(fn));
+    return Status::Ok();
+}
+
 constexpr DeviceModule kDevices[] = {
-    {"serial", SetupSerial},  // COM1
-    {"i8042", SetupI8042},    // keyboard controller: the reset line
-    {"pci", SetupPci},        // root complex and host bridge; PCI rows follow
-    {"hvchan", SetupHvchan},  // 00:02.0 with --hvchan
+    {"serial", SetupSerial},         // COM1
+    {"i8042", SetupI8042},           // keyboard controller: the reset line
+    {"pci", SetupPci},               // root complex and host bridge; PCI rows follow
+    {"hvchan", SetupHvchan},         // 00:02.0 with --hvchan
+    {"virtio-blk", SetupVirtioBlk},  // 00:03.0 with --disk
+    {"virtio-net", SetupVirtioNet},  // 00:04.0 with --net
 };
 
 }  // namespace
