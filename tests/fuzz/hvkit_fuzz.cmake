@@ -1,6 +1,7 @@
 # hvkit_fuzz_target(NAME
 #     SOURCES fuzz_x.cc ...          # defines LLVMFuzzerTestOneInput
-#     [LIBTARGETS hvpackage hvcore]  # libraries whose sources are compiled in
+#     [LIBTARGETS hvpackage hvcore]  # libraries whose sources are compiled in,
+#                                    # with the project libraries they link
 #     [LIBSOURCES a.cc ...]          # more library sources, absolute paths
 #     [LINK -lcrypto ...]            # system libraries for the clang link
 #     [CORPUS dir]                   # seed corpus (default corpus/NAME)
@@ -63,6 +64,30 @@ function(_hvkit_fuzz_target_sources target out)
     set(${out} ${abs} PARENT_SCOPE)
 endfunction()
 
+# The project libraries (targets) and every project library they link,
+# transitively, in (out). Imported and system libraries are left to LINK.
+function(_hvkit_fuzz_link_closure targets out)
+    set(seen "")
+    set(todo ${targets})
+    while(todo)
+        list(POP_FRONT todo t)
+        if(NOT TARGET ${t} OR t IN_LIST seen)
+            continue()
+        endif()
+        get_target_property(imported ${t} IMPORTED)
+        get_target_property(type ${t} TYPE)
+        if(imported OR type STREQUAL "INTERFACE_LIBRARY")
+            continue()
+        endif()
+        list(APPEND seen ${t})
+        get_target_property(deps ${t} LINK_LIBRARIES)
+        if(deps)
+            list(APPEND todo ${deps})
+        endif()
+    endwhile()
+    set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
 # Compiles (src) with clang into an object under this directory's fuzz-obj/
 # (once per directory) and returns its path in (out).
 function(_hvkit_fuzz_object src sanitize includes out)
@@ -114,12 +139,20 @@ function(hvkit_fuzz_target name)
     endif()
     set(includes -I${CMAKE_CURRENT_SOURCE_DIR})
     set(lib_srcs ${F_LIBSOURCES})
-    foreach(t ${F_LIBTARGETS})
+    _hvkit_fuzz_link_closure("${F_LIBTARGETS}" libtargets)
+    foreach(t ${libtargets})
         _hvkit_fuzz_target_sources(${t} t_srcs)
         list(APPEND lib_srcs ${t_srcs})
         get_target_property(t_inc ${t} INTERFACE_INCLUDE_DIRECTORIES)
         get_target_property(t_dir ${t} SOURCE_DIR)
         list(APPEND includes -I${t_dir})
+        # Definitions a library compiles with (e.g. hvmm_version's version).
+        get_target_property(t_defs ${t} COMPILE_DEFINITIONS)
+        foreach(d ${t_defs})
+            if(d)
+                list(APPEND includes -D${d})
+            endif()
+        endforeach()
         foreach(i ${t_inc})
             if(i)
                 list(APPEND includes -I${i})
