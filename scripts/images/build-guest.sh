@@ -85,6 +85,11 @@ chmod 0644 "$root"/lib/modules/*.ko
 for f in "${binaries[@]}"; do
     [ -f "$f" ] || die "binary '$f' does not exist (built yet?)"
     install -m 0755 "$f" "$root/hvkit/bin/${f##*/}"
+    # Debug info stays in the build tree: unstripped, the binaries alone
+    # would not unpack in a 256 MiB guest.
+    if [ "$(head -c 4 "$f")" = $'\x7fELF' ]; then
+        strip --strip-unneeded "$root/hvkit/bin/${f##*/}"
+    fi
     copy_libraries "$root" "$f"
 done
 for f in "${hooks[@]}"; do

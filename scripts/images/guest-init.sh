@@ -19,7 +19,13 @@
 export PATH=/hvkit/bin:/bin
 mount -t devtmpfs devtmpfs /dev
 exec </dev/console >/dev/console 2>&1
-mount -t proc proc /proc
+if ! mount -t proc proc /proc; then
+    # The initramfs did not unpack (the kernel says why; usually too little
+    # memory for it): nothing below can work. Stop the VM now rather than
+    # idle until a test's deadline: reboot -f needs no /proc.
+    echo "hvkit-guest: FATAL: no /proc: the initramfs is incomplete; stopping the VM"
+    reboot -f
+fi
 mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /run /tmp
 ln -sf /proc/self/fd /dev/fd
@@ -66,10 +72,12 @@ fi
 
 if [ -b /dev/vda ]; then
     mkdir -p /data
-    if mount -t ext4 /dev/vda /data 2>/dev/null; then
-        say "/data: /dev/vda mounted read-write"
-    elif mount -t ext4 -o ro /dev/vda /data; then
-        say "/data: /dev/vda mounted read-only"
+    # A read-only device mounts without -o ro too (the kernel falls back),
+    # so the mode printed is the one /proc/mounts reports.
+    if mount -t ext4 /dev/vda /data 2>/dev/null || mount -t ext4 -o ro /dev/vda /data; then
+        mode=read-write
+        grep -q '^/dev/vda /data [^ ]* ro[, ]' /proc/mounts && mode=read-only
+        say "/data: /dev/vda mounted $mode"
     else
         say "error: cannot mount /dev/vda on /data"
     fi

@@ -14,8 +14,9 @@ make_update_fixture() {
     local hvpkg=$b/packages/hvpkg/hvpkg hvrepo=$b/packages/hvrepo/hvrepo next=$b/hypervisor/hvmm-next
     for f in "$HVMM" "$hvpkg" "$hvrepo" "$next"; do [ -x "$f" ] || fail "no $f (build the tree first)"; done
     rm -rf "$W" && mkdir -p "$W/src" "$W/data/hvkit"
-    STATE=$W/host-state
-    mkdir -p "$STATE"
+    # The host's release store lives on a local file system: SQLite's WAL
+    # needs shared memory maps, which the results share (9p) does not have.
+    STATE=$(mktemp -d "${TMPDIR:-/tmp}/hvkit-host-state.XXXXXX")
 
     "$hvpkg" keygen --out "$W/release-key.json" >/dev/null
     "$hvpkg" trust --key "$W/release-key.pub.json" --threshold 1 --out "$STATE/trust.json" >/dev/null
@@ -63,4 +64,5 @@ JSON
 cleanup_update_fixture() {
     [ -z "${REPO_PID:-}" ] || kill "$REPO_PID" 2>/dev/null || true
     [ -z "${TAP:-}" ] || ip link del "$TAP" 2>/dev/null || true
+    [ -z "${STATE:-}" ] || rm -rf "$STATE"
 }

@@ -78,6 +78,8 @@ grep -qxF 'hvkit-guest-disk: vda ro=1' "$serial.txt" ||
     fail "with ,ro the guest's kernel does not see /dev/vda as read-only"
 grep -qxF 'hvkit-guest-selfcheck: data disk says: hvkit data disk' "$serial.txt" ||
     fail "with ,ro the guest could not read the marker file"
+grep -qxF 'hvkit-guest: /data: /dev/vda mounted read-only' "$serial.txt" ||
+    fail "with ,ro the guest's init does not report /data read-only"
 [ "$(sha256sum <"$image")" = "$sha_before" ] || fail "the read-only image changed"
 echo "hvmm --disk: $(wc -c <"$expected") bytes written by the guest read back from the image; e2fsck clean; reset at $total s; read-only boot left the image unchanged"
 echo "PASS"
