@@ -108,6 +108,7 @@ class ChannelHost final : public UpdateHost {
     Status Commit(uint64_t s) override { return h_.Commit(s); }
     Status Abort(uint64_t s) override { return h_.Abort(s); }
     Status Rollback() override { return h_.Rollback(); }
+    Result<hvchan_update_status> Report() override { return h_.Report(); }
 
   private:
     HostUpdater& h_;

@@ -26,7 +26,7 @@ class LoopbackHost final : public UpdateHost {
         return HostVersions{"0.1.0", service_.committed_version(), true};
     }
     Result<uint64_t> Send(const std::string& package, const std::string& manifest,
-                          const Progress&) override {
+                          const Progress& progress) override {
         HVKIT_ASSIGN_OR_RETURN(std::string bytes, ReadFile(package, 1 << 26));
         hvmm::UpdateService::Begin begin{bytes.size(), Sha256::Of(bytes), manifest};
         HVKIT_ASSIGN_OR_RETURN(uint64_t session, service_.BeginSession(begin));
@@ -36,6 +36,7 @@ class LoopbackHost final : public UpdateHost {
                                     {reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()},
                                     Sha256::Of(chunk));
             if (!w.ok()) return w.status();
+            if (progress) progress(off + chunk.size(), bytes.size());
         }
         return session;
     }
@@ -43,6 +44,7 @@ class LoopbackHost final : public UpdateHost {
     Status Commit(uint64_t s) override { return service_.Commit(s); }
     Status Abort(uint64_t s) override { return service_.Abort(s); }
     Status Rollback() override { return service_.Rollback(); }
+    Result<hvchan_update_status> Report() override { return service_.Report(); }
 
   private:
     hvmm::UpdateService& service_;
@@ -69,13 +71,16 @@ struct Killed {};
 
 class RecordingReporter final : public Reporter {
   public:
-    std::string kill_at;  // a step that starts with this throws Killed
+    std::string kill_at;            // a step that starts with this throws Killed
+    bool kill_in_progress = false;  // the first progress report throws Killed
     std::vector<std::string> steps;
     void Step(std::string_view what) override {
         steps.emplace_back(what);
         if (!kill_at.empty() && what.substr(0, kill_at.size()) == kill_at) throw Killed{};
     }
-    void Progress(std::string_view, uint64_t, uint64_t) override {}
+    void Progress(std::string_view, uint64_t, uint64_t) override {
+        if (kill_in_progress) throw Killed{};
+    }
 };
 
 class AgentTest : public hvmm::testing::ReleaseFixture {
@@ -193,6 +198,25 @@ TEST_P(AgentKillTest, TheNextRunLeavesOldOrNewNeverAMix) {
     EXPECT_EQ(GuestCurrent(), GetParam().after);
     EXPECT_FALSE(journal_->Pending()->has_value());
     // A new apply completes from either side.
+    auto r = next.Apply(std::nullopt);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(HostCommitted(), "0.3.0");
+    EXPECT_EQ(GuestCurrent(), "0.3.0");
+}
+
+// Killed mid-transfer, before the agent journaled the host's session: the
+// next run (right away, the session far from expiring) must close that
+// session, or the host would refuse the new BEGIN as busy.
+TEST_F(AgentTest, AnUnjournaledSessionIsClosedSoTheNextApplyIsNotBusy) {
+    reporter_.kill_in_progress = true;  // in the transfer: the session is not journaled yet
+    {
+        Agent agent = MakeAgent();
+        EXPECT_THROW((void)agent.Apply(V("0.2.0")), Killed);
+    }
+    reporter_.kill_in_progress = false;
+    ASSERT_EQ(service_->Report().state, HVCHAN_UPDATE_RECEIVING)
+        << "the dead agent's session is open";
+    Agent next = MakeAgent();
     auto r = next.Apply(std::nullopt);
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_EQ(HostCommitted(), "0.3.0");

@@ -36,6 +36,11 @@ update_fixture_begin() {
     cp "$STATE/trust.json" "$W/data/hvkit/package-trust.json"
 
     strip -o "$W/src/hvmm" "$next"
+    # UPDATE_FIXTURE_PAD_MIB=N adds N MiB of random bytes to the hypervisor's
+    # part, so a transfer lasts long enough to be cut short on purpose.
+    if [ "${UPDATE_FIXTURE_PAD_MIB:-0}" -gt 0 ]; then
+        head -c "$((UPDATE_FIXTURE_PAD_MIB << 20))" /dev/urandom >"$W/src/pad.bin"
+    fi
     printf '#!/bin/sh\necho hello from 0.1.1\n' >"$W/src/hello"
     chmod 0755 "$W/src/hello"
     "$HVREPO" init "$W/repo" >/dev/null
@@ -43,15 +48,18 @@ update_fixture_begin() {
 }
 
 # update_fixture_release VERSION KEY NAME: builds release VERSION (the same
-# files as 0.1.1; it needs 0.1.0 or later installed) signed by KEY as NAME
+# files as 0.1.1, and pad.bin if there is one) signed by KEY as NAME
 # and adds it to the repository.
 update_fixture_release() {
-    local version=$1 key=$2 name=$3
+    local version=$1 key=$2 name=$3 pad=""
+    [ ! -f "$W/src/pad.bin" ] ||
+        pad=',
+  {"component": "hypervisor", "source": "src/pad.bin", "path": "hypervisor/share/pad.bin", "mode": "0644"}'
     cat >"$W/recipe-$version.json" <<JSON
 {"name": "hvkit", "version": "$version", "min_installed_version": "0.0.1",
  "files": [
   {"component": "hypervisor", "source": "src/hvmm", "path": "hypervisor/bin/hvmm", "mode": "0755"},
-  {"component": "guest-extension", "source": "src/hello", "path": "guest/bin/hello", "mode": "0755"}]}
+  {"component": "guest-extension", "source": "src/hello", "path": "guest/bin/hello", "mode": "0755"}$pad]}
 JSON
     "$HVPKG" build "$W/recipe-$version.json" --key "$key" --out "$W/data/hvkit/packages/$name" >/dev/null ||
         fail "hvpkg build of $version failed"

@@ -66,8 +66,20 @@ Status Agent::Settle(const Transaction& t) {
             return journal_.Advance(t.id, "committed", "finished after an interruption");
         }
     }
-    // Not committed on the host: drop everything staged for it.
-    if (t.session != 0) (void)host_.Abort(t.session);  // it may have expired already
+    // Not committed on the host: drop everything staged for it. The session
+    // is journaled once the transfer is through; killed before that, the
+    // host's open session (if any) is this transaction's all the same: the
+    // channel belongs to this VM alone. Left open it would refuse the next
+    // BEGIN as busy until it expires.
+    uint64_t session = t.session;
+    if (session == 0) {
+        auto host = host_.Report();
+        if (host.ok() &&
+            (host->state == HVCHAN_UPDATE_RECEIVING || host->state == HVCHAN_UPDATE_STAGED)) {
+            session = host->session;
+        }
+    }
+    if (session != 0) (void)host_.Abort(session);  // it may have expired already
     if (t.kind == "apply") HVKIT_RETURN_IF_ERROR(extensions_.Discard(to));
     return journal_.Advance(t.id, "undone", "interrupted while " + t.state + "; undone");
 }

@@ -39,6 +39,8 @@ class UpdateHost {
     virtual Status Commit(uint64_t session) = 0;
     virtual Status Abort(uint64_t session) = 0;
     virtual Status Rollback() = 0;
+    // The host's update state: its open or last session.
+    virtual Result<hvchan_update_status> Report() = 0;
 };
 
 // Where packages come from (the TUF repository; a directory in tests).
