@@ -8,7 +8,6 @@
 #include "hvmm.h"
 #include "vstate/kvm_abi.h"
 
-
 namespace hvkit::hvmm {
 
 namespace {
