@@ -142,8 +142,18 @@ bench_in_test_host() {
         "$script" --inside "$build" "$@"
 }
 
-# bench_environment: one line per fact about where this runs.
+# bench_environment: one line per fact about where this runs. With
+# HVKIT_BENCH_SHMEM_THP=advise (or always, within_size, never) it first sets
+# the host's transparent huge pages for shmem, which memfd guest RAM is
+# (hvmm's, and QEMU's with memory-backend-memfd); the kernel's default is
+# never. Anonymous RAM (QEMU's default) follows .../enabled instead.
 bench_environment() {
+    local thp=/sys/kernel/mm/transparent_hugepage
+    if [ -n "${HVKIT_BENCH_SHMEM_THP:-}" ]; then
+        echo "$HVKIT_BENCH_SHMEM_THP" >"$thp/shmem_enabled" ||
+            echo "bench: cannot set $thp/shmem_enabled to $HVKIT_BENCH_SHMEM_THP" >&2
+    fi
+    echo "transparent huge pages: anonymous $(cat "$thp/enabled" 2>/dev/null), shmem $(cat "$thp/shmem_enabled" 2>/dev/null)"
     echo "where: ${HVKIT_TESTHOST:-?} ($(nproc) CPUs, $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo), $(uname -r))"
     echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)"
     echo "hvmm: $("$HVMM" --version)"

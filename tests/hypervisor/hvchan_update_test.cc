@@ -135,6 +135,12 @@ TEST_F(HvchanUpdateTest, ManifestsTheHostDoesNotTrustAreRefusedAtBegin) {
     EXPECT_EQ(Call(HVCHAN_CALL_UPDATE_BEGIN, {HVCHAN_BAR2_CALL_IN_SIZE, 64, 0, 0}).status,
               HVCHAN_E_RANGE);
     EXPECT_EQ(Call(HVCHAN_CALL_UPDATE_BEGIN, {0, 8, 0, 0}).status, HVCHAN_E_INVALID);
+    // A manifest over the limit that still fits the input area.
+    h.manifest_size = HVCHAN_UPDATE_MAX_MANIFEST + 1;
+    memcpy(In(), &h, sizeof h);
+    memset(In() + sizeof h, '{', h.manifest_size);
+    EXPECT_EQ(Call(HVCHAN_CALL_UPDATE_BEGIN, {0, sizeof h + h.manifest_size, 0, 0}).status,
+              HVCHAN_E_TOO_LARGE);
     EXPECT_EQ(Status().state, HVCHAN_UPDATE_IDLE) << "no session was opened";
 }
 

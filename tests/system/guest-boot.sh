@@ -11,13 +11,24 @@ fail() {
 
 # wait_for_guest PID: waits for the VMM process PID to end; sets `reached`
 # (when "hvkit-guest: init reached" appeared on the serial log, or empty),
-# `ended` and `status` (the VMM's exit status).
+# `ended` and `status` (the VMM's exit status). A guest that has not reached
+# init after HVKIT_INIT_DEADLINE seconds (default 240; a boot takes 20-40 s
+# in the test host) is stuck: the VMM is killed and the scenario fails at
+# once, with the host kernel's soft-lockup reports if it has any (nested SVM
+# under TCG has soft-locked a vCPU thread in KVM_RUN under heavy load).
 wait_for_guest() {
-    local pid=$1
+    local pid=$1 started=$SECONDS
     reached=""
     while kill -0 "$pid" 2>/dev/null; do
         if [ -z "$reached" ] && grep -q '^hvkit-guest: init reached' "$serial" 2>/dev/null; then
             reached=$(date +%s.%N)
+        fi
+        if [ -z "$reached" ] && ((SECONDS - started > ${HVKIT_INIT_DEADLINE:-240})); then
+            kill -9 "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+            local lockups
+            lockups=$(dmesg 2>/dev/null | grep -E 'soft lockup.*\[hvmm' | tail -n 3)
+            fail "the guest did not reach init within ${HVKIT_INIT_DEADLINE:-240} s; VMM killed${lockups:+; the host kernel reports: $lockups}"
         fi
         sleep 0.2
     done

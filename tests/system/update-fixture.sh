@@ -11,6 +11,8 @@
 #   update_fixture_release VERSION KEY NAME   one more package, signed by KEY
 #   update_fixture_serve           publish, serve, write the data disk
 # They set HVMM, HVPKG, W, STATE, DATA_DISK, TAP, REPO_PID.
+# UPDATE_FIXTURE_PAD_MIB=N pads the hypervisor's part with N MiB of random
+# bytes; UPDATE_FIXTURE_DISK_MIB sizes the data disk (default 128).
 #   cleanup_update_fixture         stops the server, removes the TAP and STATE
 
 make_update_fixture() {
@@ -92,7 +94,7 @@ update_fixture_serve() {
  "extensions_dir": "/data/ext"}
 JSON
     DATA_DISK=$W/data.ext4
-    mke2fs -q -F -t ext4 -d "$W/data" "$DATA_DISK" 128M || fail "mke2fs failed"
+    mke2fs -q -F -t ext4 -d "$W/data" "$DATA_DISK" "${UPDATE_FIXTURE_DISK_MIB:-128}M" || fail "mke2fs failed"
 }
 
 cleanup_update_fixture() {

@@ -13,7 +13,11 @@ set -euo pipefail
 source "$(dirname "$0")/../guest-boot.sh"
 source "$(dirname "$0")/../update-fixture.sh"
 
+echo "== publisher: release 0.1.1 (hvmm 0.1.1 and a guest extension) signed and published over TUF"
 make_update_fixture "$HVKIT_SCENARIO_DIR/w"   # sets W, STATE, DATA_DISK, TAP, REPO_PID
+echo "== host: the release store trusts the publisher's key; hvmm today:"
+"$HVMM" --version --state-dir "$STATE"
+echo "== hvmm 0.1.0 boots the Debian guest (hvchan, update permission); in it: hvupdate check, apply, history"
 serial=$HVKIT_SCENARIO_DIR/serial-apply.log
 cmdline="$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.ip=10.0.2.15/24 hvkit.test=hvupdate"
 "$HVMM" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" --cmdline "$cmdline" \
@@ -26,7 +30,7 @@ t0=$(date +%s.%N)
 wait_for_guest "$vmm"
 [ "$status" = 0 ] || fail "hvmm exited with status $status: $(cat "$HVKIT_SCENARIO_DIR/hvmm-apply.log")"
 tr -d '\r' <"$serial" >"$serial.txt"
-grep -E '^hvupdate' "$serial.txt" || true
+grep -E '^(hvupdate|apply: |installed |hypervisor: |guest extensions: )' "$serial.txt" || true
 grep -qx 'hvupdate-hook: apply exit 0' "$serial.txt" || fail "hvupdate apply failed"
 grep -q 'apply: 0.1.0 -> 0.1.1' "$serial.txt" || fail "hvupdate did not report 0.1.0 -> 0.1.1"
 grep -q 'hvupdate-hook: extension says: hello from 0.1.1' "$serial.txt" ||
@@ -34,6 +38,7 @@ grep -q 'hvupdate-hook: extension says: hello from 0.1.1' "$serial.txt" ||
 grep -q '"state": *"committed"' "$serial.txt" || fail "hvupdate history shows no committed transaction"
 
 # The host: committed 0.1.1, and `hvmm --version` says so.
+echo "== host: after the guest's apply"
 version_out=$("$HVMM" --version --state-dir "$STATE")
 echo "$version_out"
 grep -q '^committed: 0.1.1 ' <<<"$version_out" || fail "hvmm --version does not report 0.1.1 committed"
@@ -46,6 +51,7 @@ debugfs -R 'ls -l /ext/versions' "$DATA_DISK" 2>/dev/null | grep -q '0.1.1' ||
     fail "the data disk has no /ext/versions/0.1.1"
 
 # The next start runs the committed release: the guest reads it over hvchan.
+echo "== the next start runs the committed hvmm; its guest asks it its version over hvchan"
 serial=$HVKIT_SCENARIO_DIR/serial-next.log
 "$next" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" \
     --cmdline "$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k" --mem 256M --cpus 1 --hvchan \
@@ -56,5 +62,6 @@ wait_for_guest "$vmm"
 tr -d '\r' <"$serial" >"$serial.txt"
 grep -q '^hvchan-probe: hypervisor 0.1.1 ' "$serial.txt" ||
     fail "the guest of the next start does not see hypervisor 0.1.1"
+grep '^hvchan-probe: hypervisor' "$serial.txt"
 record_timing hvupdate "$t0"
 echo "PASS"

@@ -72,8 +72,10 @@ echo "A. guest reset during the transfer: nothing committed"
 
 # B. hvmm killed once the hypervisor has staged the release.
 start_boot kill-hvmm
+b_started=$SECONDS
 until grep -qE 'hvupdate: (installing the guest extensions|committing)' "$serial" 2>/dev/null; do
     kill -0 "$vmm" 2>/dev/null || fail "(B) hvmm ended before the release was staged: $(cat "$HVKIT_SCENARIO_DIR/hvmm-kill-hvmm.log")"
+    ((SECONDS - b_started < 300)) || fail "(B) the release was not staged within 300 s"
     sleep 0.1
 done
 kill -9 "$vmm"
