@@ -40,7 +40,11 @@ int main(int argc, char** argv) {
         if (st.ok()) return 0;
         return st.code() == ErrorCode::kIo ? 1 : 3;
     };
-    auto session = host.Send(path, DumpJson(info->envelope.ToJson()));
+    // No download verified it: hash the file as it is (hvmm checks it at END).
+    auto bytes = ReadFile(path, size_t{1} << 32);
+    if (!bytes.ok())
+        return fprintf(stderr, "hvchan-push: %s\n", bytes.status().message().c_str()), 1;
+    auto session = host.Send(path, Sha256::Of(*bytes), DumpJson(info->envelope.ToJson()));
     if (int rc = report("send", session.status()); rc != 0) return rc;
     if (int rc = report("end", host.End(*session)); rc != 0) return rc;
     if (!args->Has("--commit")) return report("abort", host.Abort(*session));

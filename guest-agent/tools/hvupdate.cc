@@ -101,8 +101,9 @@ class ChannelHost final : public UpdateHost {
   public:
     explicit ChannelHost(HostUpdater& h) : h_(h) {}
     Result<HostVersions> Versions() override { return h_.Versions(); }
-    Result<uint64_t> Send(const std::string& p, const std::string& m, const Progress& pr) override {
-        return h_.Send(p, m, pr);
+    Result<uint64_t> Send(const std::string& p, const Sha256Digest& d, const std::string& m,
+                          const Progress& pr) override {
+        return h_.Send(p, d, m, pr);
     }
     Status End(uint64_t s) override { return h_.End(s); }
     Status Commit(uint64_t s) override { return h_.Commit(s); }
@@ -135,7 +136,7 @@ class NoSource final : public PackageSource {
   public:
     Status Refresh() override { return Error(ErrorCode::kConflict, "no repository here"); }
     Result<std::vector<SemVer>> Available() override { return std::vector<SemVer>(); }
-    Status Fetch(const SemVer&, const std::string&, const Progress&) override {
+    Result<Sha256Digest> Fetch(const SemVer&, const std::string&, const Progress&) override {
         return Error(ErrorCode::kConflict, "no repository here");
     }
 };

@@ -25,10 +25,10 @@ class LoopbackHost final : public UpdateHost {
     Result<HostVersions> Versions() override {
         return HostVersions{"0.1.0", service_.committed_version(), true};
     }
-    Result<uint64_t> Send(const std::string& package, const std::string& manifest,
-                          const Progress& progress) override {
+    Result<uint64_t> Send(const std::string& package, const Sha256Digest& package_sha256,
+                          const std::string& manifest, const Progress& progress) override {
         HVKIT_ASSIGN_OR_RETURN(std::string bytes, ReadFile(package, 1 << 26));
-        hvmm::UpdateService::Begin begin{bytes.size(), Sha256::Of(bytes), manifest};
+        hvmm::UpdateService::Begin begin{bytes.size(), package_sha256, manifest};
         HVKIT_ASSIGN_OR_RETURN(uint64_t session, service_.BeginSession(begin));
         for (size_t off = 0; off < bytes.size(); off += 65536) {
             std::string chunk = bytes.substr(off, 65536);
@@ -59,11 +59,13 @@ class DirectorySource final : public PackageSource {
         for (const auto& [v, path] : packages) out.push_back(V(v.c_str()));
         return out;
     }
-    Status Fetch(const SemVer& version, const std::string& dest, const Progress&) override {
+    Result<Sha256Digest> Fetch(const SemVer& version, const std::string& dest,
+                               const Progress&) override {
         auto it = packages.find(version.ToString());
         if (it == packages.end()) return Error(ErrorCode::kNotFound, "no such version");
         HVKIT_ASSIGN_OR_RETURN(std::string bytes, ReadFile(it->second, 1 << 26));
-        return WriteFileAtomic(dest, bytes);
+        HVKIT_RETURN_IF_ERROR(WriteFileAtomic(dest, bytes));
+        return Sha256::Of(bytes);
     }
 };
 

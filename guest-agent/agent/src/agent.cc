@@ -135,10 +135,10 @@ Result<ApplyResult> Agent::Apply(std::optional<SemVer> version) {
     std::string path = DownloadPath(target);
     reporter_.Step("downloading " + config_.package_name + " " + to);
     HVKIT_RETURN_IF_ERROR(MakeDirectories(config_.state_dir + "/downloads"));
-    Status fetched = source_.Fetch(target, path, [&](uint64_t done, uint64_t total) {
+    auto fetched = source_.Fetch(target, path, [&](uint64_t done, uint64_t total) {
         reporter_.Progress("download", done, total);
     });
-    if (!fetched.ok()) return fail(fetched);
+    if (!fetched.ok()) return fail(fetched.status());
     HVKIT_RETURN_IF_ERROR(journal_.Advance(id, "downloaded"));
 
     reporter_.Step("verifying the package against the guest's trust store");
@@ -154,7 +154,7 @@ Result<ApplyResult> Agent::Apply(std::optional<SemVer> version) {
 
     reporter_.Step("transferring the hypervisor's part over hvchan");
     HVKIT_RETURN_IF_ERROR(journal_.Advance(id, "transferring"));
-    auto session = host_.Send(path, manifest, [&](uint64_t done, uint64_t total) {
+    auto session = host_.Send(path, *fetched, manifest, [&](uint64_t done, uint64_t total) {
         reporter_.Progress("transfer", done, total);
     });
     if (!session.ok()) return fail(session.status());

@@ -2,6 +2,7 @@
 #include "hvkit/agent/host_updater.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -61,29 +62,21 @@ Result<HostVersions> HostUpdater::Versions() {
     return v;
 }
 
-Result<uint64_t> HostUpdater::Send(const std::string& package, const std::string& manifest,
-                                   const Progress& progress) {
+Result<uint64_t> HostUpdater::Send(const std::string& package, const Sha256Digest& package_sha256,
+                                   const std::string& manifest, const Progress& progress) {
     if (sizeof(hvchan_update_begin) + manifest.size() > HVCHAN_BAR2_CALL_IN_SIZE) {
         return Error(ErrorCode::kTooLarge, "the manifest does not fit the hvchan input area");
     }
     UniqueFd fd(open(package.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return Error(ErrorCode::kIo, "opening " + package + ": " + strerror(errno));
-    // The whole-package hash goes first, in BEGIN.
-    Sha256 whole;
-    uint64_t size = 0;
-    std::vector<uint8_t> buf(kChunk);
-    for (;;) {
-        ssize_t n = read(fd.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Error(ErrorCode::kIo, "reading " + package + ": " + strerror(errno));
-        if (n == 0) break;
-        whole.Update(buf.data(), static_cast<size_t>(n));
-        size += static_cast<uint64_t>(n);
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0) {
+        return Error(ErrorCode::kIo, "stat " + package + ": " + strerror(errno));
     }
+    uint64_t size = static_cast<uint64_t>(st.st_size);
     hvchan_update_begin header{};
     header.package_size = size;
-    Sha256Digest digest = whole.Final();
-    memcpy(header.package_sha256, digest.data(), digest.size());
+    memcpy(header.package_sha256, package_sha256.data(), package_sha256.size());
     header.manifest_size = static_cast<uint32_t>(manifest.size());
     auto in = ch_.in_area();
     memcpy(in.data(), &header, sizeof header);

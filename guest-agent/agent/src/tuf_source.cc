@@ -1,8 +1,10 @@
 // Packages through TUF: the agent's view of the repository.
 #include "hvkit/agent/tuf_source.h"
 
+#include <cstring>
 #include <ctime>
 
+#include "hvkit/crypto.h"
 #include "hvkit/fs.h"
 
 namespace hvkit::agent {
@@ -53,13 +55,28 @@ Result<std::vector<SemVer>> TufPackageSource::Available() {
     return out;
 }
 
-Status TufPackageSource::Fetch(const SemVer& version, const std::string& dest,
-                               const Progress& progress) {
+Result<Sha256Digest> TufPackageSource::Fetch(const SemVer& version, const std::string& dest,
+                                             const Progress& progress) {
     if (!refreshed_) return Error(ErrorCode::kConflict, "the repository was not refreshed");
     HVKIT_ASSIGN_OR_RETURN(tuf::TargetInfo info, client_->GetTargetInfo(TargetName(version)));
-    return client_->DownloadTarget(info, dest, [&](int64_t done, int64_t total) {
+    // hvkit packages are published with a SHA-256 (hvrepo); one without is
+    // refused here rather than hashed again.
+    auto sha256 = info.file.hashes.find("sha256");
+    if (sha256 == info.file.hashes.end()) {
+        return Error(ErrorCode::kMalformed,
+                     "target " + info.path + " has no sha256 in the repository's metadata");
+    }
+    HVKIT_ASSIGN_OR_RETURN(std::string raw, HexDecode(sha256->second, "target sha256"));
+    if (raw.size() != Sha256Digest{}.size()) {
+        return Error(ErrorCode::kMalformed, "target " + info.path + ": sha256 is not 32 bytes");
+    }
+    HVKIT_RETURN_IF_ERROR(client_->DownloadTarget(info, dest, [&](int64_t done, int64_t total) {
         if (progress) progress(static_cast<uint64_t>(done), static_cast<uint64_t>(total));
-    });
+    }));
+    // DownloadTarget checked the file against every hash the metadata gives.
+    Sha256Digest digest;
+    memcpy(digest.data(), raw.data(), digest.size());
+    return digest;
 }
 
 }  // namespace hvkit::agent

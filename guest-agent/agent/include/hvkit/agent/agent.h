@@ -33,8 +33,8 @@ class UpdateHost {
   public:
     virtual ~UpdateHost() = default;
     virtual Result<HostVersions> Versions() = 0;
-    virtual Result<uint64_t> Send(const std::string& package, const std::string& manifest,
-                                  const Progress& progress) = 0;
+    virtual Result<uint64_t> Send(const std::string& package, const Sha256Digest& package_sha256,
+                                  const std::string& manifest, const Progress& progress) = 0;
     virtual Status End(uint64_t session) = 0;
     virtual Status Commit(uint64_t session) = 0;
     virtual Status Abort(uint64_t session) = 0;
@@ -52,9 +52,10 @@ class PackageSource {
     // The versions offered, from the last Refresh.
     virtual Result<std::vector<SemVer>> Available() = 0;
     // Downloads (version)'s package to (dest), verified against the
-    // repository's metadata.
-    virtual Status Fetch(const SemVer& version, const std::string& dest,
-                         const Progress& progress) = 0;
+    // repository's metadata; returns the file's SHA-256 as verified, so no
+    // later step has to read the file again for it.
+    virtual Result<Sha256Digest> Fetch(const SemVer& version, const std::string& dest,
+                                       const Progress& progress) = 0;
 };
 
 // How the agent tells a person what it does (the CLI prints; tests record).

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "hvkit/crypto.h"
 #include "hvkit/hvchan_guest.h"
 #include "hvkit/status.h"
 
@@ -31,10 +32,11 @@ class HostUpdater {
 
     Result<HostVersions> Versions();
     // UPDATE_BEGIN with (manifest) (manifest.json bytes) and the package's size
-    // and SHA-256, then every chunk of the file at (package). Returns the
-    // session. The file is read once; the hash sent at BEGIN is computed first.
-    Result<uint64_t> Send(const std::string& package, const std::string& manifest,
-                          const Progress& progress = {});
+    // and SHA-256 (package_sha256: known from the download's verification;
+    // hvmm checks it at END), then every chunk of the file at (package) with
+    // its own SHA-256. Returns the session. The file is read once.
+    Result<uint64_t> Send(const std::string& package, const Sha256Digest& package_sha256,
+                          const std::string& manifest, const Progress& progress = {});
     Status End(uint64_t session);
     Status Commit(uint64_t session);
     Status Abort(uint64_t session);

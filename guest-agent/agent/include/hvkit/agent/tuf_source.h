@@ -20,7 +20,8 @@ class TufPackageSource final : public PackageSource {
 
     Status Refresh() override;
     Result<std::vector<SemVer>> Available() override;
-    Status Fetch(const SemVer& version, const std::string& dest, const Progress& progress) override;
+    Result<Sha256Digest> Fetch(const SemVer& version, const std::string& dest,
+                               const Progress& progress) override;
 
   private:
     TufPackageSource() = default;
