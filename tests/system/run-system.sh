@@ -12,9 +12,9 @@
 # instants of boot (hvmm: "VM stopped: guest triple fault", at the kernel's
 # first console line, a stage that passes in every other run). None is a
 # verdict on hvkit's behaviour as far as a rerun can tell, so the
-# scenarios such a failure left without a result are run once more, in a
-# fresh test-host boot; every other failure stands. What happened is
-# printed; the first run's results stay in RESULTS/first-run.
+# scenarios such a failure left without a result are run again, in a fresh
+# test-host boot (at most twice); every other failure stands. What happened
+# is printed; each later run's own results stay in RESULTS/run-N.
 set -uo pipefail
 results=${1:?usage: run-system.sh RESULTS TIMEOUT SCENARIO...}
 timeout=${2:?usage: run-system.sh RESULTS TIMEOUT SCENARIO...}
@@ -38,32 +38,40 @@ needs_rerun() {
         grep -qE 'host kernel reports:.*soft lockup|VM stopped: guest triple fault' "$dir/output.log"
 }
 
+# collect: sets `again` to the scenarios that need another run.
+collect() {
+    again=()
+    local scenario
+    for scenario in "$@"; do
+        needs_rerun "$scenario" && again+=("$scenario")
+    done
+}
+
+# merge DIR: the results of the run in DIR replace those of its scenarios.
+merge() {
+    local d
+    for d in "$1"/scenarios/*/; do
+        [ -d "$d" ] || continue
+        rm -rf "$results/scenarios/$(basename "$d")"
+        cp -r "$d" "$results/scenarios/"
+    done
+}
+
 rm -rf "$results"
 rc=$(run "$results" "$@")
-again=()
-for scenario in "$@"; do
-    needs_rerun "$scenario" && again+=("$scenario")
+collect "$@"
+# At most two more boots, each for what the last one left without a result.
+for attempt in 2 3; do
+    [ "${#again[@]}" -gt 0 ] || break
+    case $rc in
+        0 | 124 | 125) ;;
+        *) break ;;
+    esac
+    echo "run-system.sh: the test host failed on its own (testhost.sh exit $rc); booting it again (run $attempt) for: ${again[*]##*/}" >&2
+    rc=$(run "$results/run-$attempt" "${again[@]}")
+    mkdir -p "$results/scenarios"
+    merge "$results/run-$attempt"
+    collect "${again[@]}"
 done
-if [ "${#again[@]}" -eq 0 ]; then
-    exit "$rc"
-fi
-case $rc in
-    0 | 124 | 125) ;;
-    *) exit "$rc" ;;
-esac
-echo "run-system.sh: the test host failed on its own (testhost.sh exit $rc); booting it again for: ${again[*]##*/}" >&2
-mv "$results" "$results.first-run"
-mkdir -p "$results"
-mv "$results.first-run" "$results/first-run"
-rc=$(run "$results/second-run" "${again[@]}")
-mkdir -p "$results/scenarios"
-for scenario in "$@"; do
-    name=${scenario##*/}
-    name=${name%.*}
-    if [ -d "$results/second-run/scenarios/$name" ]; then
-        cp -r "$results/second-run/scenarios/$name" "$results/scenarios/$name"
-    elif [ -d "$results/first-run/scenarios/$name" ]; then
-        cp -r "$results/first-run/scenarios/$name" "$results/scenarios/$name"
-    fi
-done
+# The overall verdict is every scenario's, which scenario-status.sh reports.
 exit "$rc"

@@ -20,14 +20,16 @@ update_fixture_begin "$HVKIT_SCENARIO_DIR/w"
 update_fixture_serve
 trap 'kill -9 ${vmm:-} 2>/dev/null || true; cleanup_update_fixture' EXIT
 
-# start_boot NAME [CMDLINE...]: starts hvmm with the update permission.
+# start_boot NAME [CMDLINE...]: starts hvmm with the update permission. One
+# vCPU: a reset from a 2-vCPU guest stops the other vCPU by IPI and NMI first,
+# a path on which the test host's nested KVM once triple-faulted the guest.
 start_boot() {
     local name=$1
     shift
     serial=$HVKIT_SCENARIO_DIR/serial-$name.log
     "$HVMM" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" \
         --cmdline "$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.ip=10.0.2.15/24 hvkit.test=hvupdate $*" \
-        --mem 512M --cpus 2 --disk "$DATA_DISK" --net "tap=$TAP" --hvchan --allow-hypervisor-update \
+        --mem 512M --cpus 1 --disk "$DATA_DISK" --net "tap=$TAP" --hvchan --allow-hypervisor-update \
         --state-dir "$STATE" --serial-log "$serial" --serial-input none \
         >"$HVKIT_SCENARIO_DIR/hvmm-$name.log" 2>&1 &
     vmm=$!
