@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include "hvkit/crypto.h"
 #include "hvkit/fs.h"
