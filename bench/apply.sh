@@ -58,15 +58,8 @@ update_fixture_serve
 
 echo "where: ${HVKIT_TESTHOST:-?} ($(nproc) CPUs, $(uname -r)); hvmm: $("$HVMM" --version | head -n 1)"
 echo "package: $(stat -c %s "$W/repo/$target") bytes (hypervisor part: hvmm-next + $PAD_MIB MiB random)"
-serial=$out/serial.log
-"$HVMM" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" \
-    --cmdline "$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.ip=10.0.2.15/24 hvkit.test=apply-bench" \
-    --mem 512M --cpus 2 --disk "$DATA_DISK" --net "tap=$TAP" --hvchan --allow-hypervisor-update \
-    --state-dir "$STATE" --serial-log "$serial" --serial-input none >"$out/hvmm.log" 2>&1 &
-vmm=$!
-wait_for_guest "$vmm"
-[ "$status" = 0 ] || fail "hvmm exited with status $status: $(cat "$out/hvmm.log")"
-tr -d '\r' <"$serial" | grep '^apply-bench: ' | sed 's/^apply-bench: //' >"$out/stamped.txt"
+run_update_vm bench hvkit.test=apply-bench --allow-hypervisor-update --state-dir "$STATE"
+grep '^apply-bench: ' "$serial.txt" | sed 's/^apply-bench: //' >"$out/stamped.txt"
 grep -q 'committed 0.1.1' "$out/stamped.txt" || fail "the apply did not commit 0.1.1: $(tail -n 20 "$out/stamped.txt")"
 
 # at PATTERN: the guest clock of the first stamped line matching PATTERN.

@@ -16,6 +16,7 @@
 #include "hvkit/agent/tuf_source.h"
 #include "hvkit/cli_args.h"
 #include "hvkit/json.h"
+#include "stop_point.h"
 
 namespace {
 
@@ -220,7 +221,10 @@ int main(int argc, char** argv) {
                       std::string::npos;
         return config ? kExitUsage : code;
     }
-    ConsoleReporter reporter(json);
+    auto stop_at = StopPointReporter::PointFromEnvironment();
+    if (!stop_at.ok()) return Fail(json, stop_at.status());
+    ConsoleReporter console(json);
+    StopPointReporter reporter(console, *stop_at);
     ChannelHost host(*ctx->host);
     NoSource none;
     Agent agent(ctx->config, *ctx->trust, *ctx->journal, *ctx->extensions,
@@ -243,7 +247,7 @@ int main(int argc, char** argv) {
     }
     if (command == "apply" || command == "rollback") {
         auto r = command == "apply" ? agent.Apply(version) : agent.Rollback();
-        reporter.EndBar();
+        console.EndBar();
         if (!r.ok()) return Fail(json, r.status());
         out["changed"] = Json(r->changed);
         out["from"] = Json(r->from);
@@ -273,7 +277,8 @@ int main(int argc, char** argv) {
         out["guest_extensions_previous"] = Json(previous->value_or(""));
         out["pending"] = *pending ? TransactionJson(**pending) : Json(nullptr);
         if (!recovered->empty()) out["recovered"] = Json(*recovered);
-        std::string human = "hypervisor: running " + v->running + ", committed " +
+        std::string human = (recovered->empty() ? "" : "recovered: " + *recovered + "\n") +
+                            "hypervisor: running " + v->running + ", committed " +
                             (v->committed.empty() ? "-" : v->committed) +
                             (v->update_permitted ? "" : " (this VM may not update it)") +
                             "\nguest extensions: " + current->value_or("-") + " (previous " +

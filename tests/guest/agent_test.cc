@@ -5,12 +5,16 @@
 // on, as it does when the guest's agent dies); the next agent's Recover must
 // leave host and guest both at the old or both at the new version.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <map>
 
 #include "hvkit/agent/agent.h"
 #include "hvkit/package/input.h"
 #include "release_fixture.h"
+#include "stop_point.h"
 #include "update/update_service.h"
 
 namespace hvkit::agent {
@@ -237,6 +241,70 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, AgentKillTest,
                                  name += isalnum(ch) ? ch : '_';
                              return name;
                          });
+
+// HVUPDATE_TEST_STOP_AT's points (guest-agent/tools/stop_point.h), where the
+// system fault scenarios cut an apply: a child process applies and stops
+// itself; the parent reads what the child has made durable there.
+struct StopCase {
+    const char* point;
+    const char* journal_state;   // the transaction's state in the guest's journal
+    const char* host_committed;  // the host store's committed release ("" = none)
+};
+
+class StopPointTest : public AgentTest, public ::testing::WithParamInterface<StopCase> {};
+
+TEST_P(StopPointTest, AnApplyStopsWhereThePointSays) {
+    auto trust = PackageTrustStore::Load(store_dir() + "/trust.json");
+    ASSERT_TRUE(trust.ok());
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        StopPointReporter stopper(reporter_, std::string(GetParam().point));
+        Agent agent(config_, *trust, *journal_, *extensions_, source_, *host_, stopper);
+        (void)agent.Apply(V("0.2.0"));
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
+    bool stopped = WIFSTOPPED(status);
+    std::string journal_state = "(none)", host_committed;
+    if (stopped) {
+        auto journal = Journal::Open(config_.state_dir + "/agent.sqlite");
+        ASSERT_TRUE(journal.ok());
+        auto pending = (*journal)->Pending();
+        if (pending.ok() && *pending) journal_state = (*pending)->state;
+        auto committed = hvmm::ReleaseStore::Peek(store_dir());
+        ASSERT_TRUE(committed.ok()) << committed.status().message();
+        if (*committed) host_committed = (*committed)->version.ToString();
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(stopped) << "the apply never reached " << GetParam().point;
+    EXPECT_EQ(journal_state, GetParam().journal_state);
+    EXPECT_EQ(host_committed, GetParam().host_committed);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPoint, StopPointTest,
+                         ::testing::Values(StopCase{"downloaded", "downloaded", ""},
+                                           StopCase{"mid-transfer", "transferring", ""},
+                                           StopCase{"staged", "committing", ""},
+                                           StopCase{"committing", "committing", "0.2.0"}),
+                         [](const ::testing::TestParamInfo<StopCase>& info) {
+                             std::string name;
+                             for (char ch : std::string(info.param.point))
+                                 name += isalnum(ch) ? ch : '_';
+                             return name;
+                         });
+
+TEST(StopPoint, AnUnknownPointIsRefusedNamingTheVariable) {
+    setenv(StopPointReporter::kVariable, "halfway", 1);
+    auto point = StopPointReporter::PointFromEnvironment();
+    unsetenv(StopPointReporter::kVariable);
+    ASSERT_FALSE(point.ok());
+    EXPECT_EQ(point.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(point.status().message().find("HVUPDATE_TEST_STOP_AT=halfway"), std::string::npos)
+        << point.status().message();
+}
 
 }  // namespace
 }  // namespace hvkit::agent

@@ -3,6 +3,7 @@
 // every step (a child process _exit()s right after the step; the parent opens
 // the store and must find the old or the new release, never a mix).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -222,6 +223,44 @@ TEST_F(ReleaseStoreTest, AfterACrashANewApplyCompletes) {
     ASSERT_TRUE(store->Stage(next).ok());
     ASSERT_TRUE(store->Commit().ok());
     EXPECT_EQ(CurrentHvmm(), "hvmm 0.3.0\n");
+}
+
+// HVMM_TEST_CRASH_AFTER (the system scenarios' way to kill hvmm inside its
+// commit): the hook SIGKILLs the process after the named step, and only
+// there; an unknown step is refused naming the variable.
+TEST_F(ReleaseStoreTest, TheCrashHookKillsAfterTheNamedStepOnly) {
+    setenv(kCrashAfterVariable, "committing", 1);
+    auto hook = CrashHookFromEnvironment();
+    unsetenv(kCrashAfterVariable);
+    ASSERT_TRUE(hook.ok()) << hook.status().message();
+    ASSERT_TRUE(*hook);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ReleaseStoreOptions options;
+        options.running_version = V("0.1.0");
+        options.after_step = *hook;
+        auto store = ReleaseStore::Open(store_dir(), options);
+        if (!store.ok() || !(*store)->Stage(Package("0.2.0")).ok()) _exit(1);
+        (void)(*store)->Commit();
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "the child was not killed (status " << status << ")";
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->committed().has_value()) << "a journaled commit is rolled forward";
+    EXPECT_EQ(store->committed()->version, V("0.2.0"));
+
+    setenv(kCrashAfterVariable, "halfway", 1);
+    auto bad = CrashHookFromEnvironment();
+    unsetenv(kCrashAfterVariable);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.status().message().find("HVMM_TEST_CRASH_AFTER=halfway"), std::string::npos)
+        << bad.status().message();
+    EXPECT_TRUE(CrashHookFromEnvironment().ok()) << "unset: no hook";
 }
 
 }  // namespace

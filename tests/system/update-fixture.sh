@@ -8,9 +8,12 @@
 #   make_update_fixture DIR        the above with release 0.1.1 only
 # or, for more releases:
 #   update_fixture_begin DIR       keys, trust stores, repository, 0.1.1
-#   update_fixture_release VERSION KEY NAME   one more package, signed by KEY
+#   update_fixture_release VERSION KEY NAME [HVMM]   one more package, signed
+#                                  by KEY, shipping HVMM (default hvmm-next)
 #   update_fixture_serve           publish, serve, write the data disk
 # They set HVMM, HVPKG, W, STATE, DATA_DISK, TAP, REPO_PID.
+#   start_update_vm NAME GUEST_ARGS [HVMM FLAGS...]   a VM on that world
+#   run_update_vm NAME GUEST_ARGS [HVMM FLAGS...]     the same, to its end
 # UPDATE_FIXTURE_PAD_MIB=N pads the hypervisor's part with N MiB of random
 # bytes; UPDATE_FIXTURE_DISK_MIB sizes the data disk (default 128).
 #   cleanup_update_fixture         stops the server, removes the TAP and STATE
@@ -43,25 +46,31 @@ update_fixture_begin() {
     if [ "${UPDATE_FIXTURE_PAD_MIB:-0}" -gt 0 ]; then
         head -c "$((UPDATE_FIXTURE_PAD_MIB << 20))" /dev/urandom >"$W/src/pad.bin"
     fi
-    printf '#!/bin/sh\necho hello from 0.1.1\n' >"$W/src/hello"
-    chmod 0755 "$W/src/hello"
     "$HVREPO" init "$W/repo" >/dev/null
     update_fixture_release 0.1.1 "$W/release-key.json" hvkit-0.1.1.hvpkg
 }
 
-# update_fixture_release VERSION KEY NAME: builds release VERSION (the same
-# files as 0.1.1, and pad.bin if there is one) signed by KEY as NAME
-# and adds it to the repository.
+# update_fixture_release VERSION KEY NAME [HVMM]: builds release VERSION
+# (hvmm-next, or HVMM stripped when given; pad.bin if there is one; a guest
+# extension, guest/bin/hello, that says "hello from VERSION") signed by KEY
+# as NAME and adds it to the repository.
 update_fixture_release() {
-    local version=$1 key=$2 name=$3 pad=""
+    local version=$1 key=$2 name=$3 pad="" hvmm=src/hvmm
+    if [ -n "${4:-}" ]; then
+        [ -x "$4" ] || fail "no $4 (build the tree first)"
+        hvmm=src/hvmm-$version
+        strip -o "$W/$hvmm" "$4"
+    fi
+    printf '#!/bin/sh\necho hello from %s\n' "$version" >"$W/src/hello-$version"
+    chmod 0755 "$W/src/hello-$version"
     [ ! -f "$W/src/pad.bin" ] ||
         pad=',
   {"component": "hypervisor", "source": "src/pad.bin", "path": "hypervisor/share/pad.bin", "mode": "0644"}'
     cat >"$W/recipe-$version.json" <<JSON
 {"name": "hvkit", "version": "$version", "min_installed_version": "0.0.1",
  "files": [
-  {"component": "hypervisor", "source": "src/hvmm", "path": "hypervisor/bin/hvmm", "mode": "0755"},
-  {"component": "guest-extension", "source": "src/hello", "path": "guest/bin/hello", "mode": "0755"}$pad]}
+  {"component": "hypervisor", "source": "$hvmm", "path": "hypervisor/bin/hvmm", "mode": "0755"},
+  {"component": "guest-extension", "source": "src/hello-$version", "path": "guest/bin/hello", "mode": "0755"}$pad]}
 JSON
     "$HVPKG" build "$W/recipe-$version.json" --key "$key" --out "$W/data/hvkit/packages/$name" >/dev/null ||
         fail "hvpkg build of $version failed"
@@ -95,6 +104,34 @@ update_fixture_serve() {
 JSON
     DATA_DISK=$W/data.ext4
     mke2fs -q -F -t ext4 -d "$W/data" "$DATA_DISK" "${UPDATE_FIXTURE_DISK_MIB:-128}M" || fail "mke2fs failed"
+}
+
+# start_update_vm NAME GUEST_ARGS [HVMM FLAGS...]: starts hvmm in the
+# background on this world's data disk and TAP, with hvchan and FLAGS (say
+# --allow-hypervisor-update --state-dir "$STATE"), the guest's command line
+# ending in GUEST_ARGS (say hvkit.test=hvupdate); UPDATE_VM_CPUS vCPUs
+# (default 2). Sets vmm (its pid), serial and vmm_log (NAME's files in
+# HVKIT_SCENARIO_DIR).
+start_update_vm() {
+    local name=$1 guest_args=$2
+    shift 2
+    serial=$HVKIT_SCENARIO_DIR/serial-$name.log
+    vmm_log=$HVKIT_SCENARIO_DIR/hvmm-$name.log
+    "$HVMM" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" \
+        --cmdline "$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.ip=10.0.2.15/24 $guest_args" \
+        --mem 512M --cpus "${UPDATE_VM_CPUS:-2}" --disk "$DATA_DISK" --net "tap=$TAP" --hvchan "$@" \
+        --serial-log "$serial" --serial-input none >"$vmm_log" 2>&1 &
+    vmm=$!
+}
+
+# run_update_vm NAME GUEST_ARGS [HVMM FLAGS...]: start_update_vm, then waits
+# for the guest's end; fails unless hvmm exits 0. The serial log without
+# carriage returns is then in $serial.txt.
+run_update_vm() {
+    start_update_vm "$@"
+    wait_for_guest "$vmm"
+    [ "$status" = 0 ] || fail "hvmm ($1) exited with status $status: $(cat "$vmm_log")"
+    tr -d '\r' <"$serial" >"$serial.txt"
 }
 
 cleanup_update_fixture() {

@@ -59,6 +59,7 @@ Status SetupHvchan(DeviceContext& ctx) {
         ReleaseStoreOptions options;
         HVKIT_ASSIGN_OR_RETURN(options.running_version,
                                SemVer::Parse(HvmmVersion(), "hvmm's version"));
+        HVKIT_ASSIGN_OR_RETURN(options.after_step, CrashHookFromEnvironment());
         HVKIT_ASSIGN_OR_RETURN(auto store, ReleaseStore::Open(ctx.config.state_dir, options));
         update = std::make_shared<UpdateService>(std::move(store));
     }

@@ -54,6 +54,14 @@ struct ReleaseStoreOptions {
     std::function<void(std::string_view step)> after_step;
 };
 
+// The variable that names a step for CrashHookFromEnvironment.
+inline constexpr const char* kCrashAfterVariable = "HVMM_TEST_CRASH_AFTER";
+
+// For system tests: an after_step hook that kills this process (SIGKILL)
+// right after the step HVMM_TEST_CRASH_AFTER names; none when it is unset;
+// kInvalidArgument naming the variable and the steps for any other value.
+Result<std::function<void(std::string_view)>> CrashHookFromEnvironment();
+
 class ReleaseStore {
   public:
     // Opens (dir), creating its layout when missing, loads DIR/trust.json

@@ -18,18 +18,9 @@ make_update_fixture "$HVKIT_SCENARIO_DIR/w"   # sets W, STATE, DATA_DISK, TAP, R
 echo "== host: the release store trusts the publisher's key; hvmm today:"
 "$HVMM" --version --state-dir "$STATE"
 echo "== hvmm 0.1.0 boots the Debian guest (hvchan, update permission); in it: hvupdate check, apply, history"
-serial=$HVKIT_SCENARIO_DIR/serial-apply.log
-cmdline="$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.ip=10.0.2.15/24 hvkit.test=hvupdate"
-"$HVMM" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" --cmdline "$cmdline" \
-    --mem 512M --cpus 2 --disk "$DATA_DISK" --net "tap=$TAP" --hvchan --allow-hypervisor-update \
-    --state-dir "$STATE" --serial-log "$serial" --serial-input none \
-    >"$HVKIT_SCENARIO_DIR/hvmm-apply.log" 2>&1 &
-vmm=$!
-trap 'kill $vmm 2>/dev/null || true; cleanup_update_fixture' EXIT
+trap 'kill ${vmm:-} 2>/dev/null || true; cleanup_update_fixture' EXIT
 t0=$(date +%s.%N)
-wait_for_guest "$vmm"
-[ "$status" = 0 ] || fail "hvmm exited with status $status: $(cat "$HVKIT_SCENARIO_DIR/hvmm-apply.log")"
-tr -d '\r' <"$serial" >"$serial.txt"
+run_update_vm apply hvkit.test=hvupdate --allow-hypervisor-update --state-dir "$STATE"
 grep -E '^(hvupdate|apply: |installed |hypervisor: |guest extensions: )' "$serial.txt" || true
 grep -qx 'hvupdate-hook: apply exit 0' "$serial.txt" || fail "hvupdate apply failed"
 grep -q 'apply: 0.1.0 -> 0.1.1' "$serial.txt" || fail "hvupdate did not report 0.1.0 -> 0.1.1"

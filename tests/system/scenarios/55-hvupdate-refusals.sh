@@ -20,19 +20,11 @@ update_fixture_release 0.0.9 "$W/release-key.json" hvkit-0.0.9.hvpkg
 update_fixture_serve
 trap 'kill ${vmm:-} 2>/dev/null || true; cleanup_update_fixture' EXIT
 
-# boot_refusals TEST LOG [HVMM FLAGS...]: one boot with hvkit.test=TEST.
+# boot_refusals TEST NAME [HVMM FLAGS...]: one boot with hvkit.test=TEST.
 boot_refusals() {
     local test=$1 name=$2
     shift 2
-    serial=$HVKIT_SCENARIO_DIR/serial-$name.log
-    "$HVMM" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" \
-        --cmdline "$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.ip=10.0.2.15/24 hvkit.test=$test" \
-        --mem 512M --cpus 2 --disk "$DATA_DISK" --net "tap=$TAP" --hvchan "$@" \
-        --serial-log "$serial" --serial-input none >"$HVKIT_SCENARIO_DIR/hvmm-$name.log" 2>&1 &
-    vmm=$!
-    wait_for_guest "$vmm"
-    [ "$status" = 0 ] || fail "hvmm ($name) exited with status $status: $(cat "$HVKIT_SCENARIO_DIR/hvmm-$name.log")"
-    tr -d '\r' <"$serial" >"$serial.txt"
+    run_update_vm "$name" "hvkit.test=$test" "$@"
     grep '^hvupdate-refusal' "$serial.txt" || true
 }
 
