@@ -57,8 +57,7 @@ class StopPointReporter final : public Reporter {
 
     void Progress(std::string_view what, uint64_t done, uint64_t total) override {
         inner_.Progress(what, done, total);
-        if (point_ == "mid-transfer" && what == "transfer" && done * 2 >= total)
-            Stop();
+        if (point_ == "mid-transfer" && what == "transfer" && done * 2 >= total) Stop();
     }
 
   private:
