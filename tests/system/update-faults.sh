@@ -93,7 +93,7 @@ check_after_faults() {
 # fails when hvmm ends first or after 300 s.
 wait_for_serial() {
     local started=$SECONDS
-    until tr -d '\r' <"$serial" 2>/dev/null | grep -qE "$1"; do
+    until [ -f "$serial" ] && tr -d '\r' <"$serial" | grep -qE "$1"; do
         kill -0 "$vmm" 2>/dev/null || fail "hvmm ended before the guest printed '$1': $(cat "$vmm_log")"
         ((SECONDS - started < 300)) || fail "the guest did not print '$1' within 300 s"
         sleep 0.2
@@ -130,7 +130,9 @@ run_fault_boots() {
         [ "$n" = 1 ] || check_state $((n - 1)) "$kind" "$prev"
         store_release --pending-ok
         case $point:$kind:$release in
-            committing:*:0.1.1 | committing:kill-hvmm:pending) ;;
+            # hvmm died right after journaling its decision to commit:
+            # `current` may or may not be switched; the next start finishes.
+            committing:*:0.1.1 | committing:kill-hvmm:pending | committing:kill-hvmm:none) ;;
             committing:*) fail "($name) the host had committed, yet its store is at $release" ;;
             *:none) ;;
             *) fail "($name) cut before the commit, yet the host's store is at $release" ;;
