@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
     libssl-dev libarchive-dev libzstd-dev liblzma-dev zstd xz-utils
     libcpprest-dev libboost-dev libsqlite3-dev sqlite3
     libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format
-    curl
+    curl libpcap-dev
     qemu-system-x86 busybox-static e2fsprogs cpio kmod
 )
 # Node.js runs the independent TUF implementation (tuf-js). A machine may

@@ -1,5 +1,6 @@
 // The strict JSON parser: RFC 8259 only, duplicate keys and invalid UTF-8
-// refused, depth and size bounded. Errors name the document and the byte.
+// refused, depth and size bounded. Errors name the document, line and column;
+// on request every value's position is recorded under its JSON pointer.
 #include <cerrno>
 #include <cstdlib>
 
@@ -11,8 +12,9 @@ namespace {
 
 class Parser {
   public:
-    Parser(std::string_view text, std::string_view what, JsonLimits limits)
-        : text_(text), what_(what), limits_(limits) {}
+    Parser(std::string_view text, std::string_view what, JsonLimits limits,
+           JsonLocations* locations)
+        : text_(text), what_(what), limits_(limits), locations_(locations) {}
 
     Result<Json> ParseDocument() {
         if (text_.size() > limits_.max_bytes) {
@@ -28,9 +30,15 @@ class Parser {
     }
 
   private:
+    // Line breaks can only occur in whitespace (strings refuse control
+    // characters), so SkipSpace alone keeps (line_, line_start_) current.
+    JsonLocation Here() const { return {line_, pos_ - line_start_ + 1, pos_}; }
+
     Status Fail(const std::string& rule) const {
-        return Error(ErrorCode::kMalformed, std::string(what_) + ": invalid JSON at byte " +
-                                                std::to_string(pos_) + ": " + rule);
+        JsonLocation at = Here();
+        return Error(ErrorCode::kMalformed, std::string(what_) + ": invalid JSON at line " +
+                                                std::to_string(at.line) + ", column " +
+                                                std::to_string(at.column) + ": " + rule);
     }
 
     void SkipSpace() {
@@ -38,7 +46,32 @@ class Parser {
             char c = text_[pos_];
             if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
             ++pos_;
+            if (c == '\n') {
+                ++line_;
+                line_start_ = pos_;
+            }
         }
+    }
+
+    // Parse the value of object member (key) or array element (index); the
+    // JSON pointer is only built when locations are wanted.
+    Status ParseMember(std::string_view key, Json& out, size_t depth) {
+        if (locations_ == nullptr) return ParseValue(out, depth);
+        return ParseUnder(JsonPointerToken(key), out, depth);
+    }
+    Status ParseElement(size_t index, Json& out, size_t depth) {
+        if (locations_ == nullptr) return ParseValue(out, depth);
+        return ParseUnder(std::to_string(index), out, depth);
+    }
+
+    // Parses a value with (token) appended to the pointer for the duration.
+    Status ParseUnder(const std::string& token, Json& out, size_t depth) {
+        size_t parent = pointer_.size();
+        pointer_ += '/';
+        pointer_ += token;
+        Status status = ParseValue(out, depth);
+        pointer_.resize(parent);
+        return status;
     }
 
     bool Consume(std::string_view literal) {
@@ -52,6 +85,7 @@ class Parser {
             return Fail("nesting deeper than " + std::to_string(limits_.max_depth));
         SkipSpace();
         if (pos_ >= text_.size()) return Fail("unexpected end of input");
+        if (locations_ != nullptr) locations_->Set(pointer_, Here());
         char c = text_[pos_];
         if (c == '{') return ParseObject(out, depth);
         if (c == '[') return ParseArray(out, depth);
@@ -96,7 +130,7 @@ class Parser {
             if (pos_ >= text_.size() || text_[pos_] != ':') return Fail("expected ':'");
             ++pos_;
             Json value;
-            HVKIT_RETURN_IF_ERROR(ParseValue(value, depth + 1));
+            HVKIT_RETURN_IF_ERROR(ParseMember(key, value, depth + 1));
             object.emplace(std::move(key), std::move(value));
             SkipSpace();
             if (pos_ >= text_.size()) return Fail("unterminated object");
@@ -125,7 +159,7 @@ class Parser {
         }
         for (;;) {
             Json value;
-            HVKIT_RETURN_IF_ERROR(ParseValue(value, depth + 1));
+            HVKIT_RETURN_IF_ERROR(ParseElement(array.size(), value, depth + 1));
             array.push_back(std::move(value));
             SkipSpace();
             if (pos_ >= text_.size()) return Fail("unterminated array");
@@ -312,13 +346,18 @@ class Parser {
     std::string_view text_;
     std::string_view what_;
     JsonLimits limits_;
+    JsonLocations* locations_;
+    std::string pointer_;  // JSON pointer of the value being parsed
     size_t pos_ = 0;
+    size_t line_ = 1;
+    size_t line_start_ = 0;  // offset of the current line's first byte
 };
 
 }  // namespace
 
-Result<Json> ParseJson(std::string_view text, std::string_view what, JsonLimits limits) {
-    return Parser(text, what, limits).ParseDocument();
+Result<Json> ParseJson(std::string_view text, std::string_view what, JsonLimits limits,
+                       JsonLocations* locations) {
+    return Parser(text, what, limits, locations).ParseDocument();
 }
 
 }  // namespace hvkit

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hvkit/json_locations.h"
 #include "hvkit/status.h"
 
 namespace hvkit {
@@ -86,8 +87,12 @@ struct JsonLimits {
 };
 
 // Parses RFC 8259 JSON strictly: no trailing commas, comments or NaN; duplicate
-// object keys and invalid UTF-8 are refused. (what) names the document in errors.
-Result<Json> ParseJson(std::string_view text, std::string_view what, JsonLimits limits = {});
+// object keys and invalid UTF-8 are refused. (what) names the document in errors,
+// which give the line and column of the fault. When (locations) is given it
+// receives every value's position, keyed by JSON pointer, for schema errors
+// (on failure it may hold the part parsed so far).
+Result<Json> ParseJson(std::string_view text, std::string_view what, JsonLimits limits = {},
+                       JsonLocations* locations = nullptr);
 
 // The canonical form signatures cover. Fails on non-integer numbers, which
 // canonical JSON cannot represent.
