@@ -6,7 +6,9 @@ FAULT_POINTS="downloaded mid-transfer staged committing"
 
 # make_fault_fixture DIR: the update world with 0.1.1 (the release every fault
 # cuts) and 0.1.2 (hvmm-next2: the apply after the faults, a real upgrade).
+# Sets an EXIT trap that kills hvmm (vmm) and cleans the world up.
 make_fault_fixture() {
+    trap 'kill -9 ${vmm:-} 2>/dev/null || true; cleanup_update_fixture' EXIT
     update_fixture_begin "$1"
     update_fixture_release 0.1.2 "$W/release-key.json" hvkit-0.1.2.hvpkg \
         "$HVKIT_BUILD_DIR/hypervisor/hvmm-next2"

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <iterator>
 #include <string>
@@ -36,6 +37,17 @@ struct ChannelLayout {
     uint8_t* data = nullptr;
     uint32_t data_size = 0;
 };
+
+// Where the control block's shared fields lie.
+inline uint8_t* ProducerIndex(const ChannelLayout& layout) {
+    return layout.control + offsetof(hvfilter_ring_control, producer.producer_index);
+}
+inline uint8_t* ConsumerIndex(const ChannelLayout& layout) {
+    return layout.control + offsetof(hvfilter_ring_control, consumer.consumer_index);
+}
+inline uint8_t* DoorbellArmed(const ChannelLayout& layout) {
+    return layout.control + offsetof(hvfilter_ring_control, consumer.doorbell_armed);
+}
 
 ChannelLayout RequestChannel(const FilterRegion& region);
 ChannelLayout VerdictChannel(const FilterRegion& region);

@@ -11,16 +11,6 @@ namespace hvkit::filter_ring {
 
 namespace {
 
-uint8_t* ProducerIndex(const ChannelLayout& layout) {
-    return layout.control + offsetof(hvfilter_ring_control, producer.producer_index);
-}
-uint8_t* ConsumerIndex(const ChannelLayout& layout) {
-    return layout.control + offsetof(hvfilter_ring_control, consumer.consumer_index);
-}
-uint8_t* DoorbellArmed(const ChannelLayout& layout) {
-    return layout.control + offsetof(hvfilter_ring_control, consumer.doorbell_armed);
-}
-
 // "[4000, +200)"
 std::string Span(uint64_t offset, uint64_t length) {
     return "[" + std::to_string(offset) + ", +" + std::to_string(length) + ")";

@@ -9,20 +9,6 @@
 
 namespace hvkit::filter_ring {
 
-namespace {
-
-uint8_t* ProducerIndex(const ChannelLayout& layout) {
-    return layout.control + offsetof(hvfilter_ring_control, producer.producer_index);
-}
-uint8_t* ConsumerIndex(const ChannelLayout& layout) {
-    return layout.control + offsetof(hvfilter_ring_control, consumer.consumer_index);
-}
-uint8_t* DoorbellArmed(const ChannelLayout& layout) {
-    return layout.control + offsetof(hvfilter_ring_control, consumer.doorbell_armed);
-}
-
-}  // namespace
-
 ChannelProducer::ChannelProducer(const ChannelLayout& layout)
     : layout_(layout),
       mask_(layout.entry_count - 1),

@@ -16,7 +16,6 @@ source "$(dirname "$0")/../update-fixture.sh"
 source "$(dirname "$0")/../update-faults.sh"
 
 make_fault_fixture "$HVKIT_SCENARIO_DIR/w"
-trap 'kill -9 ${vmm:-} 2>/dev/null || true; cleanup_update_fixture' EXIT
 UPDATE_VM_CPUS=1
 run_fault_boots reset
 echo "PASS"
