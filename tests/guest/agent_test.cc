@@ -27,8 +27,9 @@ class LoopbackHost final : public UpdateHost {
   public:
     explicit LoopbackHost(hvmm::UpdateService& service) : service_(service) {}
     Result<HostVersions> Versions() override {
-        return HostVersions{"0.1.0", service_.committed_version(), true};
+        return HostVersions{"0.1.0", service_.committed_version(), permitted};
     }
+    bool permitted = true;  // hvmm's --allow-hypervisor-update
     Result<uint64_t> Send(const std::string& package, const Sha256Digest& package_sha256,
                           const std::string& manifest, const Progress& progress) override {
         HVKIT_ASSIGN_OR_RETURN(std::string bytes, ReadFile(package, 1 << 26));
@@ -57,6 +58,7 @@ class LoopbackHost final : public UpdateHost {
 class DirectorySource final : public PackageSource {
   public:
     std::map<std::string, std::string> packages;  // version -> file
+    int fetches = 0;
     Status Refresh() override { return Status::Ok(); }
     Result<std::vector<SemVer>> Available() override {
         std::vector<SemVer> out;
@@ -65,6 +67,7 @@ class DirectorySource final : public PackageSource {
     }
     Result<Sha256Digest> Fetch(const SemVer& version, const std::string& dest,
                                const Progress&) override {
+        ++fetches;
         auto it = packages.find(version.ToString());
         if (it == packages.end()) return Error(ErrorCode::kNotFound, "no such version");
         HVKIT_ASSIGN_OR_RETURN(std::string bytes, ReadFile(it->second, 1 << 26));
@@ -179,6 +182,19 @@ TEST_F(AgentTest, TheAgentRefusesWhatItsTrustStoreDoesNot) {
     EXPECT_EQ((*history)[0].state, "failed");
     auto down = agent.Apply(V("0.1.0"));
     EXPECT_FALSE(down.ok()) << "not above the installed version";
+}
+
+TEST_F(AgentTest, WithoutThePermissionNothingIsDownloaded) {
+    host_->permitted = false;
+    Agent agent = MakeAgent();
+    auto r = agent.Apply(std::nullopt);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kRefused);
+    EXPECT_NE(r.status().message().find("--allow-hypervisor-update"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(source_.fetches, 0) << "refused before the download";
+    EXPECT_EQ(HostCommitted(), "");
+    EXPECT_TRUE(journal_->History()->empty()) << "no transaction was begun";
 }
 
 struct KillCase {

@@ -102,6 +102,14 @@ Result<CheckResult> Agent::Check() {
 
 Result<ApplyResult> Agent::Apply(std::optional<SemVer> version) {
     HVKIT_RETURN_IF_ERROR(Recover().status());
+    // Asked before anything is downloaded: the host would refuse at BEGIN.
+    HVKIT_ASSIGN_OR_RETURN(HostVersions host, host_.Versions());
+    if (!host.update_permitted) {
+        return Error(ErrorCode::kRefused,
+                     "no permission: hvmm " + host.running +
+                         " does not let this VM update it (it was started without "
+                         "--allow-hypervisor-update); nothing was downloaded");
+    }
     HVKIT_ASSIGN_OR_RETURN(CheckResult check, Check());
     HVKIT_ASSIGN_OR_RETURN(SemVer installed, Parse(check.installed, "installed version"));
     SemVer target;

@@ -7,7 +7,8 @@
 # 0.1.2) and `apply --version 0.0.9` are refused by the agent; hvchan-push,
 # which skips the agent's checks, hands both to hvmm, which refuses them
 # itself. In a VM without the permission: `hvupdate apply --version 0.1.1`
-# and hvchan-push of the same package are refused by hvmm. Every refusal
+# is refused before its download (hvmm's INFO says no permission) and
+# hvchan-push of the same package is refused by hvmm. Every refusal
 # exits 3, and afterwards the host has committed nothing.
 set -euo pipefail
 source "$(dirname "$0")/../guest-boot.sh"
