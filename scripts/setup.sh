@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
     libcpprest-dev libboost-dev libsqlite3-dev sqlite3
     libgtest-dev libgmock-dev clang libclang-rt-14-dev clang-format
     curl libpcap-dev
+    libnftables-dev nftables libnetfilter-queue-dev libmnl-dev
     qemu-system-x86 busybox-static e2fsprogs cpio kmod
 )
 # Node.js runs the independent TUF implementation (tuf-js). A machine may
