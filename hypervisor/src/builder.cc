@@ -68,6 +68,13 @@ Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
         .map_device_memory = [vm](
                                  uint32_t slot, uint64_t gpa, uint64_t size,
                                  void* host) { return vm->SetDeviceMemory(slot, gpa, size, host); },
+        .eventfds =
+            {
+                .ioeventfd = [vm](int fd, uint64_t gpa, uint32_t len,
+                                  bool assign) { return vm->SetIoeventfd(fd, gpa, len, assign); },
+                .irqfd = [vm](int fd, uint32_t gsi, int resample_fd,
+                              bool assign) { return vm->SetIrqfd(fd, gsi, resample_fd, assign); },
+            },
         .serial_sink = config.serial_sink,
         .devices = m->devices_,
         .pci = nullptr,

@@ -12,6 +12,8 @@
 //                 real-mode payloads
 //   virtio/       virtio 1.x over PCI: transport, split virtqueue, virtio-blk,
 //                 virtio-net (its own map: virtio/virtio.h)
+//   hvfilt/       the filter-ring device: region BAR, doorbell ioeventfd,
+//                 INTx irqfd (its own map: hvfilt/hvfilt.h)
 //   builder       composes a Machine from a MachineConfig
 //   control/      the host's side: the control socket and serial input
 //                 (own header, control/control.h; it uses Machine's public API)
@@ -55,10 +57,13 @@ uint32_t HvmmVersionNumber();
 
 // (size) bytes of zeroed memory in a memfd named (name), mapped shared. Guest
 // RAM and hvchan's shared BAR live in these, so a successor hvmm can map the
-// same pages from the fd.
+// same pages from the fd. With (seal_size) the memfd is sealed against
+// shrinking and growing (F_SEAL_SHRINK | F_SEAL_GROW), for memory handed to
+// another process that maps it and must not be made to fault (SIGBUS).
 class MemfdMapping {
   public:
-    static Result<MemfdMapping> Create(std::string_view name, uint64_t size);
+    static Result<MemfdMapping> Create(std::string_view name, uint64_t size,
+                                       bool seal_size = false);
     MemfdMapping() = default;
     MemfdMapping(MemfdMapping&& other) noexcept;
     MemfdMapping& operator=(MemfdMapping&& other) noexcept;
@@ -358,6 +363,15 @@ class Vm {
     // memory (hvchan's shared BAR) moves with its BAR this way.
     Status SetDeviceMemory(uint32_t slot, uint64_t gpa, uint64_t size, void* host);
     static constexpr uint32_t kDeviceMemorySlotBase = 16;
+    // KVM_IOEVENTFD: with (assign), a guest write of (len) bytes at MMIO
+    // (gpa), any value, signals eventfd (fd) in the kernel and never exits to
+    // hvmm; without it, removes that registration.
+    Status SetIoeventfd(int fd, uint64_t gpa, uint32_t len, bool assign);
+    // KVM_IRQFD: with (assign), writing eventfd (fd) asserts GSI (gsi) until
+    // the guest EOIs it, when KVM deasserts it and signals (resample_fd)
+    // (KVM_IRQFD_FLAG_RESAMPLE); a count already in (fd) is delivered at once.
+    // Without (assign), removes it and deasserts the line.
+    Status SetIrqfd(int fd, uint32_t gsi, int resample_fd, bool assign);
     int fd() const { return fd_.get(); }
 
   private:
@@ -564,6 +578,13 @@ using MsiSink = std::function<void(uint64_t address, uint32_t data)>;
 using DeviceMemoryMapper =
     std::function<Status(uint32_t slot, uint64_t gpa, uint64_t size, void* host)>;
 
+// The VM's in-kernel eventfd wiring (Vm::SetIoeventfd and Vm::SetIrqfd's
+// contracts), injectable so devices that use it are tested without KVM.
+struct KvmEventfdWiring {
+    std::function<Status(int fd, uint64_t gpa, uint32_t len, bool assign)> ioeventfd;
+    std::function<Status(int fd, uint32_t gsi, int resample_fd, bool assign)> irqfd;
+};
+
 // What device setup needs from the machine being built.
 struct DeviceContext {
     const MachineConfig& config;
@@ -575,6 +596,7 @@ struct DeviceContext {
     std::function<std::shared_ptr<IrqLine>(uint32_t irq)> irq_line;
     MsiSink signal_msi;
     DeviceMemoryMapper map_device_memory;
+    KvmEventfdWiring eventfds;
     ByteSink serial_sink;
     // Every device set up, by name, for save/restore/reset.
     std::vector<std::shared_ptr<DeviceState>>& devices;
@@ -675,6 +697,9 @@ struct MachineConfig {
     std::string disk_path;  // virtio-blk on a raw image ("" = none)
     bool disk_read_only = false;
     std::string tap_name;  // virtio-net on this TAP ("" = none)
+    // The filter-ring region's size for hvfilt (PCI 00:05.0): 0 = no device,
+    // else a power of two in [HVFILT_MIN_REGION_SIZE, HVFILT_MAX_REGION_SIZE].
+    uint64_t filter_rings_bytes = 0;
 };
 
 // A built VM ready to run.

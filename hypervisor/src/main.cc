@@ -36,6 +36,7 @@ The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
            [--cpus N] [--serial-log FILE] [--serial-input stdin|none]
            [--control PATH] [--disk FILE[,ro]] [--net tap=NAME] [--allow-pvm]
            [--hvchan [--allow-hypervisor-update [--state-dir DIR]]]
+           [--filter-rings SIZE]
       Boot a Linux bzImage (64-bit boot protocol). SIZE like 512M or 2G
       (default 256M); N vCPUs (default 1). The serial console (COM1, ttyS0)
       goes to stdout, or to FILE with --serial-log. Its input is read from
@@ -55,9 +56,15 @@ The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
       docs/hvchan-abi.md); --allow-hypervisor-update lets this VM update
       the hypervisor through it, into the release store at --state-dir DIR
       (default /var/lib/hvkit/hvmm; docs/hypervisor-update.md).
+      --filter-rings SIZE gives the guest the filter-ring device (PCI
+      00:05.0, docs/filter-rings.md) with a SIZE-byte shared region (a power
+      of two from 64K to 128M, e.g. 2M); hvfilterd attaches to it through
+      the control socket (filter-attach).
   hvmm control PATH CMD
-      Send CMD (status, pause, resume or shutdown) to the control socket at
-      PATH and print the JSON response; exit 0 when it says "ok":true.
+      Send CMD (status, pause, resume, shutdown or filter-attach) to the
+      control socket at PATH and print the JSON response; exit 0 when it
+      says "ok":true. filter-attach's fds are closed: hvfilterd is the
+      client that keeps them.
   hvmm check-kvm
       Say whether /dev/kvm is usable and what backs it.
   hvmm --version [--state-dir DIR]
@@ -200,11 +207,11 @@ void ReleaseBootImages(MachineConfig& config) {
 
 int Run(const std::vector<std::string>& argv) {
     auto args = cli::ParseArgs(
-        argv,
-        {.value_options = {"--kernel", "--initrd", "--cmdline", "--mem", "--cpus", "--serial-log",
-                           "--serial-input", "--control", "--state-dir", "--disk", "--net"},
-         .flags = {"--allow-pvm", "--hvchan", "--allow-hypervisor-update"},
-         .positional = 0});
+        argv, {.value_options = {"--kernel", "--initrd", "--cmdline", "--mem", "--cpus",
+                                 "--serial-log", "--serial-input", "--control", "--state-dir",
+                                 "--disk", "--net", "--filter-rings"},
+               .flags = {"--allow-pvm", "--hvchan", "--allow-hypervisor-update"},
+               .positional = 0});
     if (!args.ok()) return Usage(args.status().message());
     auto kernel_path = args->Required("--kernel");
     auto initrd_path = args->One("--initrd");
@@ -216,10 +223,11 @@ int Run(const std::vector<std::string>& argv) {
     auto control_path = args->One("--control");
     auto disk = args->One("--disk");
     auto net = args->One("--net");
+    auto filter_rings = args->One("--filter-rings");
     for (const Status* st :
          {&kernel_path.status(), &initrd_path.status(), &cmdline.status(), &mem.status(),
           &cpus.status(), &serial_log.status(), &serial_input.status(), &control_path.status(),
-          &disk.status(), &net.status()}) {
+          &disk.status(), &net.status(), &filter_rings.status()}) {
         if (!st->ok()) return Usage(st->message());
     }
     std::string input_source = serial_input->value_or("stdin");
@@ -239,6 +247,13 @@ int Run(const std::vector<std::string>& argv) {
         auto bytes = ParseMemorySize(**mem);
         if (!bytes.ok()) return Usage(bytes.status().message());
         config.memory_bytes = *bytes;
+    }
+    if (*filter_rings) {
+        auto bytes = ParseMemorySize(**filter_rings);
+        if (!bytes.ok()) return Usage("--filter-rings: " + bytes.status().message());
+        Status st = CheckFilterRegionSize(*bytes);
+        if (!st.ok()) return Usage(st.message());
+        config.filter_rings_bytes = *bytes;
     }
     if (*cpus) {
         auto n = cli::ParseInteger("--cpus", **cpus, 1, 4096);

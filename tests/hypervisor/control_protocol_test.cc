@@ -1,6 +1,8 @@
 // The control socket's protocol and line cutting, without sockets: every
 // refusal and its message, the responses' shape, the 64 KiB line cap.
 #include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "control/control.h"
 #include "fake_control_target.h"
@@ -187,6 +189,60 @@ TEST(ControlLineBuffer, AnOverlongLineInOneChunkIsReportedOnce) {
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_TRUE(lines[0].too_long);
     EXPECT_EQ(lines[1].text, "ok");
+}
+
+TEST(ControlProtocol, ParsesFilterAttach) {
+    EXPECT_EQ(*ParseControlRequest(R"({"cmd":"filter-attach"})"), ControlCommand::kFilterAttach);
+    EXPECT_REFUSED(R"({"cmd":"filter_attach"})", "filter-attach");  // named among the known
+}
+
+TEST(ControlProtocol, FilterAttachIsRefusedWithoutFilterRings) {
+    FakeTarget target;  // the default AttachFilter: no rings
+    ControlReply reply = HandleControlRequest(R"({"cmd":"filter-attach"})", target);
+    Json r = Parse(reply.line);
+    EXPECT_FALSE(r.Find("ok")->as_bool());
+    EXPECT_NE(r.Find("error")->as_string().find("no filter rings"), std::string::npos);
+    EXPECT_NE(r.Find("error")->as_string().find("--filter-rings"), std::string::npos);
+    EXPECT_TRUE(reply.fds.empty());
+}
+
+TEST(ControlProtocol, FilterAttachAnswersSizeVersionAndThreeFdsInOrder) {
+    FakeTarget target;
+    target.attach = []() -> Result<FilterAttachment> {
+        FilterAttachment a;
+        a.region_size = 2u << 20;
+        a.abi_major = 0;
+        a.abi_minor = 1;
+        for (int i = 0; i < 3; ++i) a.fds[i] = UniqueFd(eventfd(static_cast<unsigned>(i + 1), 0));
+        return a;
+    };
+    ControlReply reply = HandleControlRequest(R"({"cmd":"filter-attach"})", target);
+    Json r = Parse(reply.line);
+    ASSERT_TRUE(r.is_object());
+    EXPECT_EQ(r.as_object().size(), 4u) << reply.line;
+    EXPECT_TRUE(r.Find("ok")->as_bool());
+    EXPECT_EQ(r.Find("region_size")->as_int(), 2 << 20);
+    EXPECT_EQ(r.Find("abi_major")->as_int(), 0);
+    EXPECT_EQ(r.Find("abi_minor")->as_int(), 1);
+    ASSERT_EQ(reply.fds.size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+        uint64_t v = 0;
+        ASSERT_EQ(read(reply.fds[i].get(), &v, sizeof v), 8);
+        EXPECT_EQ(v, static_cast<uint64_t>(i + 1)) << "fd " << i << " out of order";
+    }
+    EXPECT_EQ(target.attaches, 1);
+}
+
+TEST(ControlProtocol, FilterAttachPassesATargetsErrorOn) {
+    FakeTarget target;
+    target.attach = []() -> Result<FilterAttachment> {
+        return Error(ErrorCode::kIo, "hvfilt: duplicating the region memfd: EMFILE");
+    };
+    ControlReply reply = HandleControlRequest(R"({"cmd":"filter-attach"})", target);
+    Json r = Parse(reply.line);
+    EXPECT_FALSE(r.Find("ok")->as_bool());
+    EXPECT_EQ(r.Find("error")->as_string(), "hvfilt: duplicating the region memfd: EMFILE");
+    EXPECT_TRUE(reply.fds.empty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 
 #include "control/control.h"
 
@@ -22,6 +23,12 @@ class FakeTarget final : public ControlTarget {
         report.paused = false;
     }
     void Shutdown() override { ++shutdowns; }
+    // (attach) when set, else the base class's refusal.
+    Result<FilterAttachment> AttachFilter() override {
+        ++attaches;
+        return attach ? attach() : ControlTarget::AttachFilter();
+    }
+    std::function<Result<FilterAttachment>()> attach;
     VmStatusReport report{.paused = false,
                           .vcpus = 2,
                           .memory_bytes = 256ull << 20,
@@ -30,7 +37,7 @@ class FakeTarget final : public ControlTarget {
                           .devices = {"serial", "i8042"},
                           .committed_version = ""};
     Status pause_result = Status::Ok();
-    std::atomic<int> pauses{0}, resumes{0}, shutdowns{0};
+    std::atomic<int> pauses{0}, resumes{0}, shutdowns{0}, attaches{0};
 };
 
 }  // namespace hvkit::hvmm::testing

@@ -20,6 +20,35 @@ int64_t NowMs() {
     return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
+// At most this many fds arrive with one read; more are a server's mistake.
+constexpr size_t kMaxReceivedFds = 8;
+
+// recv() of up to (size) bytes into (buf) that also takes SCM_RIGHTS fds:
+// appended to (fds), or closed when it is null.
+ssize_t ReceiveWithFds(int fd, char* buf, size_t size, std::vector<UniqueFd>* fds) {
+    iovec iov{buf, size};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxReceivedFds)];
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) return n;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const unsigned char* data = CMSG_DATA(c);
+        for (size_t i = 0; i < count; ++i) {
+            int received;
+            memcpy(&received, data + i * sizeof(int), sizeof received);
+            UniqueFd owned(received);  // closed here unless the caller keeps it
+            if (fds != nullptr) fds->push_back(std::move(owned));
+        }
+    }
+    return n;
+}
+
 }  // namespace
 
 std::string ControlRequestFor(std::string_view word) {
@@ -29,7 +58,7 @@ std::string ControlRequestFor(std::string_view word) {
 }
 
 Result<std::string> SendControlRequest(const std::string& path, std::string_view request,
-                                       int timeout_ms) {
+                                       int timeout_ms, std::vector<UniqueFd>* fds) {
     auto fail = [&](const std::string& what) {
         return Error(ErrorCode::kIo,
                      "control socket " + path + ": " + what + ": " + strerror(errno));
@@ -71,7 +100,7 @@ Result<std::string> SendControlRequest(const std::string& path, std::string_view
         if (rc < 0) return fail("poll");
         if (rc == 0) continue;
         char buf[4096];
-        ssize_t n = recv(fd.get(), buf, sizeof buf, 0);
+        ssize_t n = ReceiveWithFds(fd.get(), buf, sizeof buf, fds);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return fail("reading the response");
         if (n == 0) {

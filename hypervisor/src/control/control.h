@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "hvfilt/hvfilt.h"
 #include "hvkit/fs.h"
 #include "hvkit/json.h"
 #include "hvkit/status.h"
@@ -35,7 +36,7 @@ namespace hvkit::hvmm {
 // The longest request line accepted, newline excluded.
 inline constexpr size_t kMaxControlLine = 64 * 1024;
 
-enum class ControlCommand { kStatus, kPause, kResume, kShutdown };
+enum class ControlCommand { kStatus, kPause, kResume, kShutdown, kFilterAttach };
 
 // What {"cmd":"status"} reports.
 struct VmStatusReport {
@@ -62,6 +63,16 @@ class ControlTarget {
     virtual void Resume() = 0;
     // Requests the stop hvmm reports as a host request (exit status 3).
     virtual void Shutdown() = 0;
+    // Fresh dups of the filter-ring fds for an attaching hvfilterd. The
+    // default refuses: the VM has no filter rings.
+    virtual Result<FilterAttachment> AttachFilter();
+};
+
+// A response line and the fds sent with it (SCM_RIGHTS, in order, in the
+// same sendmsg as the line's first byte).
+struct ControlReply {
+    std::string line;
+    std::vector<UniqueFd> fds;
 };
 
 // Parses one request line (newline removed; a trailing "\r" is allowed):
@@ -75,8 +86,14 @@ Result<ControlCommand> ParseControlRequest(std::string_view line);
 std::string ControlOkResponse();
 std::string ControlStatusResponse(const VmStatusReport& report);
 std::string ControlErrorResponse(std::string_view message);
+// {"ok":true,"region_size":N,"abi_major":M,"abi_minor":m} for (a).
+std::string ControlFilterAttachResponse(const FilterAttachment& a);
 
-// Parses (line), acts on (target) and returns the response line.
+// Parses (line), acts on (target) and returns the response line with the
+// fds it carries (only filter-attach carries any: region memfd, doorbell
+// eventfd, interrupt eventfd).
+ControlReply HandleControlRequest(std::string_view line, ControlTarget& target);
+// HandleControlRequest's line alone; any fds are closed.
 std::string HandleControlLine(std::string_view line, ControlTarget& target);
 
 // ============================================================================
@@ -114,6 +131,7 @@ class MachineControlTarget final : public ControlTarget {
     Status Pause() override;
     void Resume() override;
     void Shutdown() override;
+    Result<FilterAttachment> AttachFilter() override;
 
   private:
     Machine& machine_;
@@ -186,9 +204,11 @@ std::thread StartHostThread(std::function<void()> body);
 
 // Connects to (path), sends (request) plus a newline and returns the response
 // line (without its newline). Fails when the socket cannot be reached, the
-// server closes first, or no answer comes within (timeout_ms).
+// server closes first, or no answer comes within (timeout_ms). Fds that came
+// with the response (SCM_RIGHTS) go to (fds) when given, else are closed.
 Result<std::string> SendControlRequest(const std::string& path, std::string_view request,
-                                       int timeout_ms = 60000);
+                                       int timeout_ms = 60000,
+                                       std::vector<UniqueFd>* fds = nullptr);
 
 // The request line a command word stands for: {"cmd":(word)}.
 std::string ControlRequestFor(std::string_view word);

@@ -42,6 +42,12 @@ void MachineControlTarget::Resume() {
     machine_.Resume();
 }
 
+Result<FilterAttachment> MachineControlTarget::AttachFilter() {
+    auto hvfilt = std::dynamic_pointer_cast<HvfiltDevice>(machine_.FindDevice("hvfilt"));
+    if (hvfilt == nullptr) return ControlTarget::AttachFilter();  // the refusal
+    return hvfilt->Attach();
+}
+
 void MachineControlTarget::Shutdown() {
     machine_.Stop("shutdown requested on the control socket");
 }

@@ -17,6 +17,7 @@ constexpr NamedCommand kCommands[] = {
     {"pause", ControlCommand::kPause},
     {"resume", ControlCommand::kResume},
     {"shutdown", ControlCommand::kShutdown},
+    {"filter-attach", ControlCommand::kFilterAttach},
 };
 
 std::string KnownCommands() {
@@ -107,24 +108,61 @@ std::string ControlErrorResponse(std::string_view message) {
     return DumpJson(r, 0);
 }
 
-std::string HandleControlLine(std::string_view line, ControlTarget& target) {
+std::string ControlFilterAttachResponse(const FilterAttachment& a) {
+    Json r = Json::MakeObject();
+    r["ok"] = Json(true);
+    r["region_size"] = Json(a.region_size);
+    r["abi_major"] = Json(a.abi_major);
+    r["abi_minor"] = Json(a.abi_minor);
+    return DumpJson(r, 0);
+}
+
+Result<FilterAttachment> ControlTarget::AttachFilter() {
+    return Error(ErrorCode::kNotFound,
+                 "filter-attach: this VM has no filter rings; start hvmm with --filter-rings SIZE");
+}
+
+ControlReply HandleControlRequest(std::string_view line, ControlTarget& target) {
+    ControlReply reply;
     auto command = ParseControlRequest(line);
-    if (!command.ok()) return ControlErrorResponse(command.status().message());
+    if (!command.ok()) {
+        reply.line = ControlErrorResponse(command.status().message());
+        return reply;
+    }
     switch (*command) {
         case ControlCommand::kStatus:
-            return ControlStatusResponse(target.Report());
+            reply.line = ControlStatusResponse(target.Report());
+            return reply;
         case ControlCommand::kPause: {
             Status st = target.Pause();
-            return st.ok() ? ControlOkResponse() : ControlErrorResponse(st.message());
+            reply.line = st.ok() ? ControlOkResponse() : ControlErrorResponse(st.message());
+            return reply;
         }
         case ControlCommand::kResume:
             target.Resume();
-            return ControlOkResponse();
+            reply.line = ControlOkResponse();
+            return reply;
         case ControlCommand::kShutdown:
             target.Shutdown();
-            return ControlOkResponse();
+            reply.line = ControlOkResponse();
+            return reply;
+        case ControlCommand::kFilterAttach: {
+            auto attachment = target.AttachFilter();
+            if (!attachment.ok()) {
+                reply.line = ControlErrorResponse(attachment.status().message());
+                return reply;
+            }
+            reply.line = ControlFilterAttachResponse(*attachment);
+            for (UniqueFd& fd : attachment->fds) reply.fds.push_back(std::move(fd));
+            return reply;
+        }
     }
-    return ControlErrorResponse("unhandled command");
+    reply.line = ControlErrorResponse("unhandled command");
+    return reply;
+}
+
+std::string HandleControlLine(std::string_view line, ControlTarget& target) {
+    return HandleControlRequest(line, target).line;
 }
 
 }  // namespace hvkit::hvmm

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <deque>
 
 #include "control/control.h"
 
@@ -18,27 +19,66 @@ namespace {
 // A client that leaves this much unread output is dropped.
 constexpr size_t kMaxClientOutput = 1 << 20;
 constexpr size_t kReadChunk = 4096;
+constexpr size_t kMaxReplyFds = 3;  // filter-attach's
+
+// A response waiting to be sent, and the fds that go with its first byte.
+struct Pending {
+    std::string bytes;
+    std::vector<UniqueFd> fds;
+};
 
 struct Client {
     UniqueFd fd;
     ControlLineBuffer lines;
-    std::string out;
+    std::deque<Pending> out;
+    size_t out_bytes = 0;
     bool closed = false;
 };
 
+// Sends (bytes) on (fd) without blocking, with (fds) as SCM_RIGHTS when any.
+ssize_t SendWithFds(int fd, const std::string& bytes, const std::vector<UniqueFd>& fds) {
+    iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxReplyFds)];
+    if (!fds.empty()) {
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+        cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+        int* out = reinterpret_cast<int*>(CMSG_DATA(c));
+        for (size_t i = 0; i < fds.size(); ++i) out[i] = fds[i].get();
+    }
+    return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 // Sends what (c) has pending without blocking; drops it on a write error.
+// A response's fds travel with the first of its bytes that is sent.
 void Flush(Client& c) {
     while (!c.out.empty()) {
-        ssize_t n = send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        Pending& p = c.out.front();
+        ssize_t n = SendWithFds(c.fd.get(), p.bytes, p.fds);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n <= 0) {
             c.closed = true;  // the peer is gone
             return;
         }
-        c.out.erase(0, static_cast<size_t>(n));
+        p.fds.clear();  // delivered with these bytes; ours are closed
+        p.bytes.erase(0, static_cast<size_t>(n));
+        c.out_bytes -= static_cast<size_t>(n);
+        if (p.bytes.empty()) c.out.pop_front();
     }
-    if (c.out.size() > kMaxClientOutput) c.closed = true;  // it does not read its answers
+    if (c.out_bytes > kMaxClientOutput) c.closed = true;  // it does not read its answers
+}
+
+void Queue(Client& c, ControlReply reply) {
+    reply.line += '\n';
+    c.out_bytes += reply.line.size();
+    c.out.push_back(Pending{std::move(reply.line), std::move(reply.fds)});
 }
 
 // Reads one chunk from (c) and answers every line it completes.
@@ -54,11 +94,14 @@ void ReadAndAnswer(Client& c, ControlTarget& target) {
         return;
     }
     for (auto& line : c.lines.Feed(std::string_view(buf, static_cast<size_t>(n)))) {
-        c.out += line.too_long ? ControlErrorResponse("request line is longer than " +
-                                                      std::to_string(kMaxControlLine) +
-                                                      " bytes; it was skipped up to its newline")
-                               : HandleControlLine(line.text, target);
-        c.out += '\n';
+        if (line.too_long) {
+            Queue(c, ControlReply{ControlErrorResponse("request line is longer than " +
+                                                       std::to_string(kMaxControlLine) +
+                                                       " bytes; it was skipped up to its newline"),
+                                  {}});
+        } else {
+            Queue(c, HandleControlRequest(line.text, target));
+        }
     }
     Flush(c);
 }
@@ -139,7 +182,8 @@ void ControlServer::Serve() {
                         send(fd.get(), refusal.data(), refusal.size(), MSG_NOSIGNAL);
                     continue;  // closed here
                 }
-                clients.push_back(Client{.fd = std::move(fd), .lines = {}, .out = {}});
+                clients.push_back(
+                    Client{.fd = std::move(fd), .lines = {}, .out = {}, .out_bytes = 0});
             }
         }
     }

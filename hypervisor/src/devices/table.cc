@@ -3,6 +3,7 @@
 // its files and one row here; the builder does not change.
 #include "arch/x86_64/layout.h"
 #include "hvchan/hvchan.h"
+#include "hvfilt/hvfilt.h"
 #include "hvmm.h"
 #include "pci/pci.h"
 #include "virtio/virtio.h"
@@ -95,6 +96,22 @@ Status SetupVirtioNet(DeviceContext& ctx) {
     return Status::Ok();
 }
 
+// The filter-ring device at 00:05.0 with --filter-rings (docs/filter-rings.md,
+// "The device"). Its BARs are allocated once here; the guest may move them
+// and the root and the device follow (decoding, the KVM slot, the doorbell).
+Status SetupHvfilt(DeviceContext& ctx) {
+    uint64_t size = ctx.config.filter_rings_bytes;
+    if (size == 0) return Status::Ok();
+    HVKIT_RETURN_IF_ERROR(CheckFilterRegionSize(size));
+    HVKIT_ASSIGN_OR_RETURN(uint32_t region_bar, ctx.pci->AllocateMmio(static_cast<uint32_t>(size)));
+    HVKIT_ASSIGN_OR_RETURN(uint32_t register_bar, ctx.pci->AllocateMmio(HVFILT_BAR2_SIZE));
+    HVKIT_ASSIGN_OR_RETURN(auto fn,
+                           HvfiltDevice::Create(size, region_bar, register_bar, ctx.eventfds));
+    HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotHvfilt, fn));
+    ctx.devices.push_back(std::move(fn));
+    return Status::Ok();
+}
+
 constexpr DeviceModule kDevices[] = {
     {"serial", SetupSerial},         // COM1
     {"i8042", SetupI8042},           // keyboard controller: the reset line
@@ -102,6 +119,7 @@ constexpr DeviceModule kDevices[] = {
     {"hvchan", SetupHvchan},         // 00:02.0 with --hvchan
     {"virtio-blk", SetupVirtioBlk},  // 00:03.0 with --disk
     {"virtio-net", SetupVirtioNet},  // 00:04.0 with --net
+    {"hvfilt", SetupHvfilt},         // 00:05.0 with --filter-rings
 };
 
 }  // namespace

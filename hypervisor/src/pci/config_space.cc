@@ -49,6 +49,16 @@ void PciConfigSpace::DeclareMemoryBar(int index, uint32_t size, uint32_t address
     for (int i = 0; i < 4; ++i) mask_[offset + i] = static_cast<uint8_t>(mask >> (8 * i));
 }
 
+void PciConfigSpace::DeclareMemoryBar64(int index, uint32_t size, uint32_t address) {
+    if (index < 0 || index + 1 >= pci::kBarCount) abort();
+    DeclareMemoryBar(index, size, address);
+    bar_64_[index] = true;
+    uint16_t offset = static_cast<uint16_t>(pci::kBar0 + 4 * index);
+    Set(offset, 4, address | 0x0c);  // bits 1-2: 64-bit; bit 3: prefetchable
+    Set(offset + 4, 4, 0);
+    for (int i = 4; i < 8; ++i) mask_[offset + i] = 0xff;
+}
+
 uint8_t PciConfigSpace::AddCapability(uint8_t id, std::span<const uint8_t> body,
                                       std::span<const uint8_t> writable) {
     size_t length = 2 + body.size();
@@ -100,9 +110,12 @@ uint32_t PciConfigSpace::bar_size(int index) const {
     return bar_sizes_[index];
 }
 
-uint32_t PciConfigSpace::bar_address(int index) const {
+uint64_t PciConfigSpace::bar_address(int index) const {
     if (bar_size(index) == 0) return 0;
-    return Read(static_cast<uint16_t>(pci::kBar0 + 4 * index), 4) & ~(bar_sizes_[index] - 1);
+    uint16_t offset = static_cast<uint16_t>(pci::kBar0 + 4 * index);
+    uint64_t low = Read(offset, 4) & ~(bar_sizes_[index] - 1);
+    if (!bar_64_[index]) return low;
+    return low | (uint64_t{Read(static_cast<uint16_t>(offset + 4), 4)} << 32);
 }
 
 Status PciConfigSpace::RestoreBytes(std::span<const uint8_t> bytes, std::string_view device) {

@@ -50,6 +50,7 @@ inline constexpr uint16_t kCommandIo = 1u << 0;
 inline constexpr uint16_t kCommandMemory = 1u << 1;
 inline constexpr uint16_t kCommandBusMaster = 1u << 2;
 inline constexpr uint16_t kCommandIntxDisable = 1u << 10;
+inline constexpr uint16_t kStatusInterrupt = 1u << 3;  // PCI 2.3: INTx pending
 inline constexpr uint16_t kStatusCapabilities = 1u << 4;
 
 inline constexpr uint8_t kCapVendor = 0x09;
@@ -71,6 +72,11 @@ class PciConfigSpace {
     // (a power of two, at least 4 KiB) at (address) (aligned to size). Sizing
     // works through the write mask: all-ones reads back as ~(size - 1).
     void DeclareMemoryBar(int index, uint32_t size, uint32_t address);
+    // Declares BARs (index) and (index + 1) as one 64-bit prefetchable memory
+    // BAR of (size) bytes at (address) (below 4 GiB: hvmm decodes BARs in the
+    // 32-bit window only). The high dword is writable, so the guest may size
+    // it; a BAR moved above 4 GiB stops decoding.
+    void DeclareMemoryBar64(int index, uint32_t size, uint32_t address);
     // Appends capability (id) with (body) after its id/next bytes; (writable)
     // (same length as body, or empty for read-only) is the body's write mask.
     // Returns the capability's offset. Capabilities must fit in 256 bytes:
@@ -93,8 +99,9 @@ class PciConfigSpace {
     bool bus_master() const { return command() & pci::kCommandBusMaster; }
     // BAR (index)'s size, 0 when undeclared.
     uint32_t bar_size(int index) const;
-    // BAR (index)'s current address (its writable bits).
-    uint32_t bar_address(int index) const;
+    // BAR (index)'s current address (its writable bits, with the high dword
+    // of a 64-bit BAR).
+    uint64_t bar_address(int index) const;
 
     // Save/restore: the bytes (the masks are the device's and not saved).
     std::span<const uint8_t> bytes() const { return bytes_; }
@@ -111,6 +118,7 @@ class PciConfigSpace {
     std::array<uint8_t, pci::kConfigSize> mask_{};
     std::array<uint8_t, pci::kConfigSize> power_on_{};
     std::array<uint32_t, pci::kBarCount> bar_sizes_{};
+    std::array<bool, pci::kBarCount> bar_64_{};
     uint8_t next_capability_ = pci::kFirstCapability;
     uint8_t last_capability_ = 0;  // offset of the last capability, 0 = none yet
 };

@@ -1,4 +1,5 @@
 // Memory in a memfd, mapped shared: guest RAM and device memory.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -10,14 +11,18 @@
 
 namespace hvkit::hvmm {
 
-Result<MemfdMapping> MemfdMapping::Create(std::string_view name, uint64_t size) {
+Result<MemfdMapping> MemfdMapping::Create(std::string_view name, uint64_t size, bool seal_size) {
     std::string what = "memfd " + std::string(name);
     MemfdMapping m;
-    m.fd_ = UniqueFd(memfd_create(std::string(name).c_str(), MFD_CLOEXEC));
+    unsigned flags = MFD_CLOEXEC | (seal_size ? MFD_ALLOW_SEALING : 0u);
+    m.fd_ = UniqueFd(memfd_create(std::string(name).c_str(), flags));
     if (!m.fd_.valid()) return Error(ErrorCode::kIo, what + ": memfd_create: " + strerror(errno));
     if (ftruncate(m.fd_.get(), static_cast<off_t>(size)) != 0) {
         return Error(ErrorCode::kIo,
                      what + ": sizing to " + std::to_string(size) + " bytes: " + strerror(errno));
+    }
+    if (seal_size && fcntl(m.fd_.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0) {
+        return Error(ErrorCode::kIo, what + ": sealing its size: " + strerror(errno));
     }
     void* p =
         mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m.fd_.get(), 0);

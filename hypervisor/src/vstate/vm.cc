@@ -102,4 +102,28 @@ Status Vm::SetDeviceMemory(uint32_t slot, uint64_t gpa, uint64_t size, void* hos
     return Status::Ok();
 }
 
+Status Vm::SetIoeventfd(int fd, uint64_t gpa, uint32_t len, bool assign) {
+    kvm_ioeventfd io{};
+    io.addr = gpa;
+    io.len = len;
+    io.fd = fd;
+    io.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN;
+    if (ioctl(fd_.get(), KVM_IOEVENTFD, &io) != 0) return IoctlError("KVM_IOEVENTFD");
+    return Status::Ok();
+}
+
+Status Vm::SetIrqfd(int fd, uint32_t gsi, int resample_fd, bool assign) {
+    kvm_irqfd irq{};
+    irq.fd = static_cast<uint32_t>(fd);
+    irq.gsi = gsi;
+    if (assign) {
+        irq.flags = KVM_IRQFD_FLAG_RESAMPLE;
+        irq.resamplefd = static_cast<uint32_t>(resample_fd);
+    } else {
+        irq.flags = KVM_IRQFD_FLAG_DEASSIGN;
+    }
+    if (ioctl(fd_.get(), KVM_IRQFD, &irq) != 0) return IoctlError("KVM_IRQFD");
+    return Status::Ok();
+}
+
 }  // namespace hvkit::hvmm

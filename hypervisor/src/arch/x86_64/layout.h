@@ -99,6 +99,10 @@ inline constexpr uint8_t kPciSlotHostBridge = 0;
 inline constexpr uint8_t kPciSlotHvchan = 2;
 inline constexpr uint8_t kPciSlotVirtioBlk = 3;
 inline constexpr uint8_t kPciSlotVirtioNet = 4;
+inline constexpr uint8_t kPciSlotHvfilt = 5;  // filter rings (hvkit/hvfilt_abi.h)
+// hvfilt's INTx: an ISA IRQ no other device uses, so the MP table's identity
+// ISA routing reaches IOAPIC pin 11 (and the PIC) without a PCI entry.
+inline constexpr uint32_t kIrqHvfilt = 11;
 
 // --- Limits hvmm itself imposes ---------------------------------------------------
 inline constexpr uint64_t kMinGuestMemory = 64ull << 20;  // a Linux guest below this is useless
