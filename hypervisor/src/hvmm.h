@@ -416,6 +416,9 @@ Status ConfigureLongMode(int vcpu_fd, GuestMemory& memory, uint64_t entry, uint6
 Status ConfigureRealMode(int vcpu_fd, uint64_t load_gpa);
 // Power-on FPU state (FCW 0x37f, MXCSR 0x1f80).
 Status ConfigureFpu(int vcpu_fd);
+// One line of (vcpu_fd)'s state for a crash report: RIP, RSP, RFLAGS, CS,
+// CR0/CR2/CR3/CR4, EFER, GDT and IDT; "registers unreadable: ..." on error.
+std::string DescribeVcpuState(int vcpu_fd);
 
 // arch/x86_64/cpuid.cc
 // vCPU (index) of (count)'s CPUID: (supported) with its APIC ID (= index) in

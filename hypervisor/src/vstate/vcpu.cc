@@ -149,8 +149,11 @@ bool Vcpu::HandleExit(const Bus& pio, const Bus& mmio, VmControl& control) {
             control.RequestStop(StopReason::kGuestShutdown, who + " halted");
             return false;
         case KVM_EXIT_SHUTDOWN:
+            // The state at the fault says where it happened (early boot,
+            // the decompressor, a kernel stack) for a report.
             control.RequestStop(StopReason::kGuestTripleFault,
-                                who + " triple-faulted (the CPU reset itself)");
+                                who + " triple-faulted (the CPU reset itself; " +
+                                    DescribeVcpuState(fd_.get()) + ")");
             return false;
         case KVM_EXIT_SYSTEM_EVENT:
             switch (run_->system_event.type) {

@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "arch/x86_64/layout.h"
@@ -109,6 +110,26 @@ Status ConfigureFpu(int vcpu_fd) {
     fpu.mxcsr = 0x1f80;
     if (ioctl(vcpu_fd, KVM_SET_FPU, &fpu) != 0) return IoctlError("KVM_SET_FPU");
     return Status::Ok();
+}
+
+std::string DescribeVcpuState(int vcpu_fd) {
+    kvm_regs regs{};
+    kvm_sregs sregs{};
+    if (ioctl(vcpu_fd, KVM_GET_REGS, &regs) != 0 || ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) != 0) {
+        return std::string("registers unreadable: ") + strerror(errno);
+    }
+    char line[384];
+    snprintf(line, sizeof line,
+             "rip=%#llx rsp=%#llx rflags=%#llx cs=%#x cr0=%#llx cr2=%#llx cr3=%#llx cr4=%#llx "
+             "efer=%#llx gdt=%#llx/%#x idt=%#llx/%#x",
+             static_cast<unsigned long long>(regs.rip), static_cast<unsigned long long>(regs.rsp),
+             static_cast<unsigned long long>(regs.rflags), sregs.cs.selector,
+             static_cast<unsigned long long>(sregs.cr0), static_cast<unsigned long long>(sregs.cr2),
+             static_cast<unsigned long long>(sregs.cr3), static_cast<unsigned long long>(sregs.cr4),
+             static_cast<unsigned long long>(sregs.efer),
+             static_cast<unsigned long long>(sregs.gdt.base), sregs.gdt.limit,
+             static_cast<unsigned long long>(sregs.idt.base), sregs.idt.limit);
+    return line;
 }
 
 }  // namespace hvkit::hvmm
