@@ -165,7 +165,7 @@ TEST_F(RingLinkTest, VerdictsOfAGuestReachTheDispatcher) {
 }
 
 TEST_F(RingLinkTest, ManyItemsThroughSmallRingsAllAnswered) {
-    Result<uint64_t> small = ring::RequiredSize({16, 16, 16384, 16384, 0});
+    Result<uint64_t> small = ring::RequiredSize({16, 16, 16384, 16384, 0, "", 0});
     ASSERT_TRUE(small.ok());
     Region region(*small);
     RingTestGuest guest(region.guest_region.get(), *small, region.guest_doorbell.get(),
@@ -184,7 +184,7 @@ TEST_F(RingLinkTest, ManyItemsThroughSmallRingsAllAnswered) {
 }
 
 TEST_F(RingLinkTest, FullRingIsAnOverflow) {
-    Result<uint64_t> small = ring::RequiredSize({16, 16, 16384, 16384, 0});
+    Result<uint64_t> small = ring::RequiredSize({16, 16, 16384, 16384, 0, "", 0});
     ASSERT_TRUE(small.ok());
     Result<ring::RegionParams> params = RegionParamsFor(*small);
     ASSERT_TRUE(params.ok());

@@ -167,6 +167,75 @@ TEST(FilterRegion, AttachRefusesOverlappingParts) {
     ExpectAttachRefuses([](auto& h) { h.request_ring.offset = 64; }, "overlaps the header");
 }
 
+// ABI 0.2: the chain table travels with the region, copied out at attach.
+TEST(FilterRegion, TheChainTableAndFormatIdReachTheGuest) {
+    RegionParams params = SmallParams();
+    params.chain_table = R"({"chains":[{"source":"web","modules":[]}]})";
+    GuardedRegion memory(*RequiredSize(params));
+    Result<FilterRegion> formatted = Format(memory.memory(), params);
+    ASSERT_TRUE(formatted.ok()) << formatted.status().message();
+    EXPECT_NE(formatted->format_id, 0u) << "Format picks a non-zero id";
+    Result<FilterRegion> attached = Attach(memory.memory());
+    ASSERT_TRUE(attached.ok()) << attached.status().message();
+    EXPECT_EQ(attached->chain_table, params.chain_table);
+    EXPECT_EQ(attached->format_id, formatted->format_id);
+    EXPECT_GE(attached->chain_table_offset, formatted->verdict_data.offset + 1024)
+        << "the table follows the data areas";
+
+    // A copy: the host rewriting it afterwards changes nothing attached.
+    std::memset(memory.memory().data() + attached->chain_table_offset, 'x', 4);
+    EXPECT_EQ(attached->chain_table, params.chain_table);
+}
+
+TEST(FilterRegion, EachFormatHasItsOwnIdAndTheGuestNoticesANewOne) {
+    const RegionParams params = SmallParams();
+    GuardedRegion memory(*RequiredSize(params));
+    ASSERT_TRUE(Format(memory.memory(), params).ok());
+    Result<FilterRegion> attached = Attach(memory.memory());
+    ASSERT_TRUE(attached.ok());
+    EXPECT_TRUE(StillFormatted(*attached));
+
+    Result<FilterRegion> again = Format(memory.memory(), params);
+    ASSERT_TRUE(again.ok());
+    EXPECT_NE(again->format_id, attached->format_id);
+    EXPECT_FALSE(StillFormatted(*attached)) << "a new format, a new id";
+    Result<FilterRegion> reattached = Attach(memory.memory());
+    ASSERT_TRUE(reattached.ok());
+    EXPECT_TRUE(StillFormatted(*reattached));
+
+    Header(*again).magic = 0;  // a format in progress
+    EXPECT_FALSE(StillFormatted(*reattached));
+}
+
+TEST(FilterRegion, FormatRefusesAChainTableOverTheLimit) {
+    RegionParams params = SmallParams();
+    params.chain_table.assign(HVFILTER_MAX_CHAIN_TABLE + 1, ' ');
+    EXPECT_FALSE(RequiredSize(params).ok());
+}
+
+TEST(FilterRegion, AttachRefusesAChainTableOutsideTheRules) {
+    ExpectAttachRefuses(
+        [](auto& h) {
+            h.chain_table = {h.region_size - 64, 128};
+        },
+        "chain table [");
+    ExpectAttachRefuses(
+        [](auto& h) {
+            h.chain_table = {h.request_data.offset, 16};
+        },
+        "overlaps the request data area");
+    ExpectAttachRefuses(
+        [](auto& h) {
+            h.chain_table = {0, HVFILTER_MAX_CHAIN_TABLE + 1ull};
+        },
+        "chain table size");
+    ExpectAttachRefuses(
+        [](auto& h) {
+            h.chain_table = {h.request_ring.offset + 8, 0};
+        },
+        "chain table offset");
+}
+
 TEST(FilterRegion, AttachRefusesMemorySmallerThanAHeader) {
     GuardedRegion memory(4096);
     Result<FilterRegion> attached = Attach(memory.memory().first(100));

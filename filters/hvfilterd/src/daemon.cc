@@ -28,7 +28,7 @@ void Log(const std::string& message) {
 
 Daemon::Daemon(FilterConfig config)
     : config_(std::move(config)),
-      link_(RingSourcesOf(config_)),
+      link_(RingSourcesOf(config_), ChainTableOf(config_)),
       dispatcher_(SourcePolicies(config_), clock_, link_) {}
 
 Daemon::~Daemon() {

@@ -11,6 +11,7 @@
 #include <span>
 #include <utility>
 
+#include "hvkit/filter_chain_table.h"
 #include "hvkit/filter_region.h"
 
 namespace hvkit::filterd {
@@ -73,8 +74,24 @@ std::vector<RingSource> RingSourcesOf(const FilterConfig& config) {
     return out;
 }
 
-Result<ring::RegionParams> RegionParamsFor(uint64_t region_size) {
+std::string ChainTableOf(const FilterConfig& config) {
+    std::vector<ring::ChainSpec> chains;
+    for (const SourceConfig& source : config.sources) {
+        ring::ChainSpec chain;
+        chain.source = source.name;
+        chain.kind = source.kind == SourceKind::kNetwork ? ring::ItemSource::kNetwork
+                                                         : ring::ItemSource::kFile;
+        for (const ModuleStep& step : source.chain) {
+            chain.modules.push_back(ring::ChainModule{step.module, step.params});
+        }
+        chains.push_back(std::move(chain));
+    }
+    return ring::EncodeChainTable(chains);
+}
+
+Result<ring::RegionParams> RegionParamsFor(uint64_t region_size, const std::string& chain_table) {
     ring::RegionParams params;
+    params.chain_table = chain_table;
     for (;;) {
         Result<uint64_t> need = ring::RequiredSize(params);
         if (!need.ok()) return need.status();
@@ -94,7 +111,8 @@ Result<ring::RegionParams> RegionParamsFor(uint64_t region_size) {
     }
 }
 
-RingGuestLink::RingGuestLink(std::vector<RingSource> sources) : sources_(std::move(sources)) {}
+RingGuestLink::RingGuestLink(std::vector<RingSource> sources, std::string chain_table)
+    : sources_(std::move(sources)), chain_table_(std::move(chain_table)) {}
 
 RingGuestLink::~RingGuestLink() = default;
 
@@ -112,7 +130,8 @@ Status RingGuestLink::Attach(RegionFds fds) {
     }
     HVKIT_RETURN_IF_ERROR(SetNonBlocking(fds.doorbell.get(), "filter doorbell eventfd"));
     HVKIT_RETURN_IF_ERROR(SetNonBlocking(fds.interrupt.get(), "filter interrupt eventfd"));
-    HVKIT_ASSIGN_OR_RETURN(ring::RegionParams params, RegionParamsFor(fds.region_size));
+    HVKIT_ASSIGN_OR_RETURN(ring::RegionParams params,
+                           RegionParamsFor(fds.region_size, chain_table_));
     void* base =
         mmap(nullptr, fds.region_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds.region.get(), 0);
     if (base == MAP_FAILED) {
@@ -128,6 +147,8 @@ Status RingGuestLink::Attach(RegionFds fds) {
     mapping_ = std::make_unique<Mapping>(std::move(fds), base, size, *region);
     max_sent_sequence_ = 0;
     ++stats_.attaches;
+    // A guest asleep on the old format wakes, finds the new one, attaches.
+    KickEventfd(mapping_->fds.interrupt.get());
     return Status::Ok();
 }
 

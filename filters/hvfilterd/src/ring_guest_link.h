@@ -31,6 +31,10 @@ struct RingSource {
 // The sources of (config) as the link sees them, in order.
 std::vector<RingSource> RingSourcesOf(const FilterConfig& config);
 
+// The chain table (filter_chain_table.h) announcing (config)'s module chains
+// to the guest: chain i is source i's.
+std::string ChainTableOf(const FilterConfig& config);
+
 // The fds hvmm hands over for one filter region (vm_attach.h).
 struct RegionFds {
     UniqueFd region;     // memfd holding the region
@@ -44,7 +48,7 @@ struct RingLinkStats {
     uint64_t attaches = 0;    // regions formatted and used
     uint64_t detaches = 0;    // regions given up (broken ring, or replaced)
     uint64_t requests = 0;    // requests published
-    uint64_t kicks = 0;       // interrupt eventfd writes
+    uint64_t kicks = 0;       // interrupt eventfd writes for requests (not the one per attach)
     uint64_t verdicts = 0;    // verdicts taken off the ring
     uint64_t ring_full = 0;   // Send answered kFull: ring or data area full
     uint64_t too_large = 0;   // items over half the data area: kFull too
@@ -53,13 +57,15 @@ struct RingLinkStats {
 
 class RingGuestLink final : public GuestLink {
   public:
-    explicit RingGuestLink(std::vector<RingSource> sources);
+    // (chain_table) goes into every region the link formats.
+    explicit RingGuestLink(std::vector<RingSource> sources, std::string chain_table = "");
     ~RingGuestLink() override;
     RingGuestLink(const RingGuestLink&) = delete;
     RingGuestLink& operator=(const RingGuestLink&) = delete;
 
     // Maps (fds.region), formats a region in it (sized to fit
-    // fds.region_size) and starts using it, replacing any earlier one.
+    // fds.region_size, with the chain table) and starts using it, replacing
+    // any earlier one; then kicks the guest, which attaches to the new format.
     // Errors name the memfd and the rule (too small, larger than the memfd).
     Status Attach(RegionFds fds);
 
@@ -102,6 +108,7 @@ class RingGuestLink final : public GuestLink {
     void Break(const std::string& message);
 
     std::vector<RingSource> sources_;
+    std::string chain_table_;
     std::unique_ptr<Mapping> mapping_;
     uint64_t max_sent_sequence_ = 0;  // the highest id sequence published
     RingLinkStats stats_;
@@ -109,8 +116,10 @@ class RingGuestLink final : public GuestLink {
     std::vector<filter_ring::FilterVerdict> verdicts_;  // reused buffer
 };
 
-// Region parameters that fit in (region_size) bytes: the ring library's
-// defaults, halved until they fit. kTooLarge when not even the smallest does.
-Result<filter_ring::RegionParams> RegionParamsFor(uint64_t region_size);
+// Region parameters that fit in (region_size) bytes with (chain_table): the
+// ring library's defaults, halved until they fit. kTooLarge when not even the
+// smallest does.
+Result<filter_ring::RegionParams> RegionParamsFor(uint64_t region_size,
+                                                  const std::string& chain_table = "");
 
 }  // namespace hvkit::filterd

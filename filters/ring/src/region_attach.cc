@@ -37,6 +37,8 @@ struct HeaderCopy {
     hvfilter_ring_desc verdict_ring;
     hvfilter_area_desc request_data;
     hvfilter_area_desc verdict_data;
+    hvfilter_area_desc chain_table;
+    uint64_t format_id;
 };
 
 hvfilter_ring_desc ReadRingDesc(const uint8_t* at) {
@@ -66,6 +68,8 @@ HeaderCopy ReadHeader(const uint8_t* base) {
     header.verdict_ring = ReadRingDesc(base + offsetof(hvfilter_region_header, verdict_ring));
     header.request_data = ReadAreaDesc(base + offsetof(hvfilter_region_header, request_data));
     header.verdict_data = ReadAreaDesc(base + offsetof(hvfilter_region_header, verdict_data));
+    header.chain_table = ReadAreaDesc(base + offsetof(hvfilter_region_header, chain_table));
+    header.format_id = shared::Load<uint64_t>(base + offsetof(hvfilter_region_header, format_id));
     return header;
 }
 
@@ -112,17 +116,28 @@ Status CheckArea(const char* name, const hvfilter_area_desc& area, uint64_t regi
     return CheckInside(Part{name, area.offset, area.size}, region_size);
 }
 
-// Parts already inside the region; none may share a byte with another.
-Status CheckApart(std::array<Part, 5> parts) {
+Status CheckChainTable(const hvfilter_area_desc& table, uint64_t region_size) {
+    if (table.size > HVFILTER_MAX_CHAIN_TABLE) {
+        return Refuse("chain table size " + std::to_string(table.size) + " exceeds " +
+                      std::to_string(HVFILTER_MAX_CHAIN_TABLE));
+    }
+    return CheckInside(Part{"chain table", table.offset, table.size}, region_size);
+}
+
+// Parts already inside the region; none may share a byte with another. An
+// empty part holds no byte.
+Status CheckApart(std::array<Part, 6> parts) {
     std::sort(parts.begin(), parts.end(),
               [](const Part& a, const Part& b) { return a.offset < b.offset; });
-    for (size_t i = 1; i < parts.size(); ++i) {
-        const Part& before = parts[i - 1];
-        if (before.offset + before.size > parts[i].offset) {
-            return Refuse(std::string(parts[i].name) + " at " + Hex(parts[i].offset) +
-                          " overlaps the " + before.name + " [" + Hex(before.offset) + ", +" +
-                          Hex(before.size) + ")");
+    const Part* before = nullptr;
+    for (const Part& part : parts) {
+        if (part.size == 0) continue;
+        if (before != nullptr && before->offset + before->size > part.offset) {
+            return Refuse(std::string(part.name) + " at " + Hex(part.offset) + " overlaps the " +
+                          before->name + " [" + Hex(before->offset) + ", +" + Hex(before->size) +
+                          ")");
         }
+        before = &part;
     }
     return Status::Ok();
 }
@@ -153,6 +168,7 @@ Status CheckHeader(const HeaderCopy& header, uint64_t memory_size) {
                                     header.region_size));
     HVKIT_RETURN_IF_ERROR(CheckArea("request data area", header.request_data, header.region_size));
     HVKIT_RETURN_IF_ERROR(CheckArea("verdict data area", header.verdict_data, header.region_size));
+    HVKIT_RETURN_IF_ERROR(CheckChainTable(header.chain_table, header.region_size));
     return CheckApart({
         Part{"header", 0, header.header_size},
         Part{"request ring", header.request_ring.offset,
@@ -161,6 +177,7 @@ Status CheckHeader(const HeaderCopy& header, uint64_t memory_size) {
              RingBytes(header.verdict_ring.entries, header.verdict_ring.entry_size)},
         Part{"request data area", header.request_data.offset, header.request_data.size},
         Part{"verdict data area", header.verdict_data.offset, header.verdict_data.size},
+        Part{"chain table", header.chain_table.offset, header.chain_table.size},
     });
 }
 
@@ -197,7 +214,21 @@ Result<FilterRegion> Attach(std::span<uint8_t> memory) {
         AreaGeometry{header.request_data.offset, static_cast<uint32_t>(header.request_data.size)};
     region.verdict_data =
         AreaGeometry{header.verdict_data.offset, static_cast<uint32_t>(header.verdict_data.size)};
+    region.format_id = header.format_id;
+    region.chain_table_offset = header.chain_table.offset;
+    // Copied out once; a host rewriting it later changes nothing here.
+    region.chain_table.resize(header.chain_table.size);
+    shared::CopyOut(reinterpret_cast<uint8_t*>(region.chain_table.data()),
+                    region.base + header.chain_table.offset, header.chain_table.size);
     return region;
+}
+
+bool StillFormatted(const FilterRegion& region) {
+    const uint32_t magic = shared::Load<uint32_t>(
+        region.base + offsetof(hvfilter_region_header, magic), std::memory_order_acquire);
+    const uint64_t format_id =
+        shared::Load<uint64_t>(region.base + offsetof(hvfilter_region_header, format_id));
+    return magic == HVFILTER_REGION_MAGIC && format_id == region.format_id;
 }
 
 }  // namespace hvkit::filter_ring

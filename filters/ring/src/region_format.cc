@@ -1,5 +1,7 @@
 // Format: the host lays out a fresh region. Each part starts on its own page
 // (the ABI asks only for HVFILTER_ALIGN) so the layout reads well in a dump.
+#include <sys/random.h>
+
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -40,7 +42,22 @@ Status CheckParams(const RegionParams& params) {
     if (!ValidDataAreaSize(params.verdict_data_size)) {
         return bad("verdict_data_size", params.verdict_data_size, area_rule);
     }
+    if (params.chain_table.size() > HVFILTER_MAX_CHAIN_TABLE) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "filter region: chain table of " + std::to_string(params.chain_table.size()) +
+                         " bytes exceeds " + std::to_string(HVFILTER_MAX_CHAIN_TABLE));
+    }
     return Status::Ok();
+}
+
+// A random non-zero id for a new format, so a guest tells formats apart even
+// across hvfilterd restarts.
+uint64_t NewFormatId() {
+    uint64_t id = 0;
+    while (id == 0) {
+        if (getrandom(&id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) id = 0;
+    }
+    return id;
 }
 
 // The region's geometry for (params), already checked.
@@ -62,6 +79,9 @@ FilterRegion LayOut(const RegionParams& params) {
     region.verdict_ring = ring(params.verdict_entries, sizeof(hvfilter_verdict));
     region.request_data = area(params.request_data_size);
     region.verdict_data = area(params.verdict_data_size);
+    region.chain_table = params.chain_table;
+    region.chain_table_offset = params.chain_table.empty() ? 0 : next;
+    next = AlignUp(next + params.chain_table.size());
     region.size = next;
     return region;
 }
@@ -115,6 +135,11 @@ Result<FilterRegion> Format(std::span<uint8_t> memory, const RegionParams& param
     header.verdict_ring = RingDesc(region.verdict_ring);
     header.request_data = AreaDesc(region.request_data);
     header.verdict_data = AreaDesc(region.verdict_data);
+    std::memcpy(region.base + region.chain_table_offset, region.chain_table.data(),
+                region.chain_table.size());
+    header.chain_table = hvfilter_area_desc{region.chain_table_offset, region.chain_table.size()};
+    region.format_id = params.format_id != 0 ? params.format_id : NewFormatId();
+    header.format_id = region.format_id;
     std::memcpy(region.base, &header, sizeof(header));  // magic still 0
     // Last, with release: whoever sees the magic sees the rest.
     shared::Store<uint32_t>(region.base + offsetof(hvfilter_region_header, magic),

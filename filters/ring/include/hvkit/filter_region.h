@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "hvkit/filter_ring_abi.h"
 #include "hvkit/status.h"
@@ -22,6 +23,11 @@ struct RegionParams {
     // The value both indexes of both rings start from. Any value works
     // (indexes wrap at 2^32); tests start near UINT32_MAX to cross the wrap.
     uint32_t first_index = 0;
+    // The chain table (ABI 0.2): JSON naming each chain's modules, at most
+    // HVFILTER_MAX_CHAIN_TABLE bytes; empty: none.
+    std::string chain_table;
+    // This format's id (ABI 0.2); 0: Format picks a random non-zero one.
+    uint64_t format_id = 0;
 };
 
 // One entry ring, validated: its control block and entries lie inside the
@@ -50,6 +56,9 @@ struct FilterRegion {
     RingGeometry verdict_ring;
     AreaGeometry request_data;
     AreaGeometry verdict_data;
+    uint64_t format_id = 0;           // 0 from a 0.1 formatter
+    uint64_t chain_table_offset = 0;  // where the chain table lies (0: none)
+    std::string chain_table;          // copied out of the region; empty when it has none
 };
 
 // Bytes a region with (params) needs, or kInvalidArgument naming the first
@@ -68,5 +77,11 @@ Result<FilterRegion> Format(std::span<uint8_t> memory, const RegionParams& param
 // and the rule otherwise. Attach to a region before using it: each ring's
 // consumer index becomes its start_index, where both views begin.
 Result<FilterRegion> Attach(std::span<uint8_t> memory);
+
+// Whether the region (region) was attached to still carries that format:
+// the magic is there and the format id is the same. false once the host
+// started formatting a new one (attach again when Attach succeeds) or wiped
+// it. Reads two fields; cheap enough for every wake-up.
+bool StillFormatted(const FilterRegion& region);
 
 }  // namespace hvkit::filter_ring

@@ -22,7 +22,7 @@
 /* A peer refuses a different major; a minor only adds what an older peer may
  * ignore (reserved fields and flag bits it does not know). */
 #define HVFILTER_ABI_MAJOR 0u
-#define HVFILTER_ABI_MINOR 1u
+#define HVFILTER_ABI_MINOR 2u
 
 #define HVFILTER_REGION_MAGIC 0x52465648u /* "HVFR" in memory order */
 
@@ -33,6 +33,9 @@
 /* Data area sizes are powers of two in [MIN, MAX]. */
 #define HVFILTER_MIN_DATA_AREA 64u
 #define HVFILTER_MAX_DATA_AREA 0x40000000u /* 1 GiB */
+
+/* The chain table (since 0.2) is at most this many bytes. */
+#define HVFILTER_MAX_CHAIN_TABLE 0x100000u /* 1 MiB */
 
 /* Data areas are byte rings the producer fills in order: an item's bytes
  * start where the previous item's ended, or at offset 0 when they would
@@ -68,7 +71,15 @@ struct hvfilter_region_header {
     struct hvfilter_ring_desc verdict_ring;
     struct hvfilter_area_desc request_data;
     struct hvfilter_area_desc verdict_data;
-    uint64_t reserved[5]; /* 0 */
+    /* Since 0.2 (zero in 0.1: no table, format_id 0). The chain table is
+     * UTF-8 JSON, size bytes at offset (any size up to
+     * HVFILTER_MAX_CHAIN_TABLE; 0: none), naming the module chain of each
+     * request's `chain` (docs/filter-rings.md, "Chain table"). format_id is
+     * different for every Format: a guest that finds another value (or no
+     * magic) there knows the host formatted a new region and attaches again. */
+    struct hvfilter_area_desc chain_table;
+    uint64_t format_id;
+    uint64_t reserved[2]; /* 0 */
 };
 
 /* A ring's control block: the producer's line, then the consumer's line, so
@@ -146,6 +157,8 @@ static_assert(offsetof(struct hvfilter_region_header, request_ring) == 24, "head
 static_assert(offsetof(struct hvfilter_region_header, verdict_ring) == 40, "header layout");
 static_assert(offsetof(struct hvfilter_region_header, request_data) == 56, "header layout");
 static_assert(offsetof(struct hvfilter_region_header, verdict_data) == 72, "header layout");
+static_assert(offsetof(struct hvfilter_region_header, chain_table) == 88, "header layout");
+static_assert(offsetof(struct hvfilter_region_header, format_id) == 104, "header layout");
 static_assert(sizeof(struct hvfilter_ring_producer_line) == 64, "one cache line");
 static_assert(sizeof(struct hvfilter_ring_consumer_line) == 64, "one cache line");
 static_assert(offsetof(struct hvfilter_ring_control, consumer) == 64, "consumer on its own line");
