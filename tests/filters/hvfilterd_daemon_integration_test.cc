@@ -1,8 +1,9 @@
 // The hvfilterd binary end to end on this machine, with real netfilter and
 // no VM: each test gets a network namespace, a fake hvmm control socket
-// that hands out a region memfd and eventfds, and a "guest" thread that
-// attaches to that region with the ring library and runs the configured
-// module chains (pcap_rule.so, redact.so) through Chain and LoadedModule.
+// that hands out a region memfd and eventfds, and the real guest filter
+// runtime (what `hvagent filters` runs in a VM) in a child process over that
+// region, loading the chains hvfilterd announces (pcap_rule.so, redact.so,
+// and the test module unruly.so) in its forked chain worker.
 // Waits are bounded; assertions are on what arrives and on the counters
 // `hvfilterd stats` prints, never on timing.
 #include <gtest/gtest.h>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "fake_hvmm_control.h"
+#include "guest_runtime_process.h"
 #include "hvfilterd_nfqueue_netns.h"
 #include "hvkit/filter_chain.h"
 #include "hvkit/filterd/config.h"
@@ -27,15 +29,13 @@
 #include "hvkit/fs.h"
 #include "hvkit/json.h"
 #include "hvkit/loaded_module.h"
-#include "ring_test_guest.h"
 #include "stats_socket.h"
 
 namespace hvkit::filterd {
 namespace {
 
-namespace ring = filter_ring;
 using testing::FakeHvmmControl;
-using testing::RingTestGuest;
+using testing::GuestRuntimeProcess;
 using testing::UdpSocket;
 
 constexpr uint64_t kRegionSize = 0x86000;
@@ -79,50 +79,6 @@ int RunTool(const std::vector<std::string>& args, std::string* output) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// The guest's module chains, one per source, built from the configuration
-// as the guest runtime will: module name -> the .so the build made.
-class GuestChains {
-  public:
-    Status Load(const FilterConfig& config) {
-        const std::map<std::string, std::string> paths = {{"pcap_rule", PCAP_RULE_SO},
-                                                          {"redact", REDACT_SO}};
-        for (const SourceConfig& source : config.sources) {
-            filters::Chain chain;
-            for (const ModuleStep& step : source.chain) {
-                HVKIT_ASSIGN_OR_RETURN(auto module,
-                                       filters::LoadedModule::Open(paths.at(step.module)));
-                HVKIT_ASSIGN_OR_RETURN(auto instance, filters::ModuleInstance::Create(
-                                                          module, DumpJson(step.params, 0)));
-                chain.Append(std::move(instance));
-            }
-            chains_.push_back(std::move(chain));
-        }
-        return Status::Ok();
-    }
-
-    // Runs (request) through its chain; a chain error drops the item.
-    std::optional<ring::FilterVerdict> Answer(const ring::FilterRequest& request) {
-        ring::FilterVerdict v;
-        v.item_id = request.item_id;
-        v.verdict = ring::Verdict::kDrop;
-        if (request.chain >= chains_.size()) return v;
-        filters::FilterItem item;
-        item.source = HVFILTER_ITEM_NETWORK;
-        item.bytes = request.bytes;
-        Result<filters::FilterOutcome> outcome = chains_[request.chain].Run(item);
-        if (!outcome.ok()) return v;
-        if (outcome->verdict == filters::FilterVerdict::kPass) v.verdict = ring::Verdict::kPass;
-        if (outcome->verdict == filters::FilterVerdict::kChanged) {
-            v.verdict = ring::Verdict::kChanged;
-            v.changed_bytes = outcome->changed;
-        }
-        return v;
-    }
-
-  private:
-    std::vector<filters::Chain> chains_;
-};
-
 std::string ConfigText(const std::string& control_socket) {
     const std::string chain_tail =
         R"({"module": "redact", "params": {"pattern": "secret", "replacement_byte": "*"}})";
@@ -137,7 +93,8 @@ std::string ConfigText(const std::string& control_socket) {
    "on_overflow": "fail-closed"},
   {"name": "open", "kind": "network",
    "network": {"queue": 8, "rules": ["udp dport 8000"]},
-   "chain": [)" +
+   "chain": [{"module": "unruly", "params": {"mode": "crash"}},
+             )" +
            chain_tail + R"(],
    "deadline_ms": 300, "on_timeout": "fail-open", "on_guest_absent": "fail-open",
    "on_overflow": "fail-open"}]}
@@ -158,8 +115,6 @@ class DaemonIntegration : public ::testing::Test {
         ASSERT_TRUE(WriteFileAtomic(config_path_, ConfigText(dir_ + "/vm.sock")).ok());
         Result<FilterConfig> config = LoadFilterConfig(config_path_);
         ASSERT_TRUE(config.ok()) << config.status().message();
-        Status loaded = chains_.Load(*config);
-        ASSERT_TRUE(loaded.ok()) << loaded.message();
     }
 
     void TearDown() override {
@@ -175,9 +130,19 @@ class DaemonIntegration : public ::testing::Test {
     void StartHvmmAndGuest() {
         hvmm_ = std::make_unique<FakeHvmmControl>(dir_ + "/vm.sock", kRegionSize);
         ASSERT_TRUE(hvmm_->ok());
-        guest_ = std::make_unique<RingTestGuest>(
+        StartGuest();
+    }
+
+    void StartGuest() {
+        guest_ = std::make_unique<GuestRuntimeProcess>(
             hvmm_->region_fd(), kRegionSize, hvmm_->doorbell_fd(), hvmm_->interrupt_fd(),
-            [this](const ring::FilterRequest& r) { return chains_.Answer(r); });
+            std::vector<std::string>{FILTER_MODULES_DIR, FAKE_MODULES_DIR},
+            dir_ + "/guest-status.json");
+    }
+
+    // Waits until the guest runtime attached (n) times in all.
+    bool GuestAttaches(int64_t n) {
+        return WaitFor([&] { return guest_->Counter("attaches") >= n; });
     }
 
     void StartDaemon() {
@@ -240,9 +205,8 @@ class DaemonIntegration : public ::testing::Test {
     }
 
     std::string dir_, config_path_, stats_path_;
-    GuestChains chains_;
     std::unique_ptr<FakeHvmmControl> hvmm_;
-    std::unique_ptr<RingTestGuest> guest_;
+    std::unique_ptr<GuestRuntimeProcess> guest_;
     pid_t daemon_ = -1;
     std::map<uint16_t, std::unique_ptr<UdpSocket>> receivers_;
     std::map<uint16_t, std::vector<std::string>> received_;
@@ -254,7 +218,7 @@ TEST_F(DaemonIntegration, GuestChainsDecideThenPoliciesWhenTheGuestFallsSilent) 
     ASSERT_NO_FATAL_FAILURE(OpenReceivers());
     ASSERT_NO_FATAL_FAILURE(StartDaemon());
     ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
-    ASSERT_TRUE(guest_->WaitAttached()) << guest_->error();
+    ASSERT_TRUE(GuestAttaches(1)) << Log();
 
     // The guest answers: pcap_rule drops port 9999, redact rewrites "secret".
     ASSERT_EQ(sender_->SendTo(9999, "to the dropped port"), 0);
@@ -274,11 +238,14 @@ TEST_F(DaemonIntegration, GuestChainsDecideThenPoliciesWhenTheGuestFallsSilent) 
     EXPECT_EQ(Counter(s, "closed", "passed"), 1);
     EXPECT_EQ(Counter(s, "closed", "changed"), 1);
     EXPECT_EQ(Counter(s, "open", "passed"), 1);
-    EXPECT_EQ(guest_->error(), "");
+    ASSERT_TRUE(WaitFor([&] { return guest_->Counter("passed") == 2; }))
+        << DumpJson(guest_->Status());
+    EXPECT_EQ(guest_->Counter("dropped"), 1);
+    EXPECT_EQ(guest_->Counter("changed"), 1);
 
     // The guest stops answering: after the deadline "closed" drops and
     // "open" passes.
-    guest_->set_silent(true);
+    guest_->Pause();
     ASSERT_EQ(sender_->SendTo(9001, "late on a closed source"), 0);
     ASSERT_EQ(sender_->SendTo(8000, "late on an open source"), 0);
     ASSERT_TRUE(WaitFor([&] {
@@ -335,10 +302,76 @@ TEST_F(DaemonIntegration, NoVmYetItemsGoByPolicyThenItAttaches) {
 
     ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
     ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
-    ASSERT_TRUE(guest_->WaitAttached());
+    ASSERT_TRUE(GuestAttaches(1)) << Log();
     ASSERT_EQ(sender_->SendTo(9001, "after the vm"), 0);
     ASSERT_TRUE(WaitFor([&] { return received_[9001].size() == 1; })) << Log();
     EXPECT_EQ(received_[9001][0], "after the vm");
+}
+
+// unruly.so (first in the "open" chain) aborts on HVKIT-CRASH: the worker
+// dies, the item it held goes by on_timeout, the runtime starts another
+// worker and the next items are the guest's to decide again.
+TEST_F(DaemonIntegration, AModuleThatCrashesCostsOnlyItsItems) {
+    ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
+    ASSERT_NO_FATAL_FAILURE(OpenReceivers());
+    ASSERT_NO_FATAL_FAILURE(StartDaemon());
+    ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
+    ASSERT_TRUE(GuestAttaches(1)) << Log();
+
+    ASSERT_EQ(sender_->SendTo(8000, "HVKIT-CRASH please"), 0);
+    ASSERT_TRUE(WaitFor([&] {
+        return received_[8000].size() == 1 && Counter(Stats(), "open", "timed_out") == 1;
+    })) << Log();
+    EXPECT_EQ(received_[8000][0], "HVKIT-CRASH please") << "fail-open let it through";
+    ASSERT_TRUE(WaitFor([&] { return guest_->Counter("worker_failures") == 1; }))
+        << DumpJson(guest_->Status());
+    EXPECT_EQ(guest_->Counter("abandoned"), 1);
+
+    // A new worker answers again: redact rewrites, on the guest's verdict.
+    ASSERT_TRUE(WaitFor([&] { return guest_->Counter("worker_starts") == 2; }))
+        << DumpJson(guest_->Status());
+    ASSERT_EQ(sender_->SendTo(8000, "a secret after the crash"), 0);
+    ASSERT_TRUE(WaitFor([&] { return received_[8000].size() == 2; })) << Log();
+    EXPECT_EQ(received_[8000][1], "a ****** after the crash");
+    EXPECT_EQ(Counter(Stats(), "open", "changed"), 1);
+}
+
+// The guest's runtime is killed with items in flight: each goes by its
+// source's on_timeout policy by its deadline. A new runtime finds the
+// format served, asks for a fresh one, and hvfilterd formats it: the
+// items before it went by on_guest_absent, the ones after are the guest's.
+TEST_F(DaemonIntegration, TheGuestKilledMidStreamThenARestartedGuestTakesOver) {
+    ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
+    ASSERT_NO_FATAL_FAILURE(OpenReceivers());
+    ASSERT_NO_FATAL_FAILURE(StartDaemon());
+    ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
+    ASSERT_TRUE(GuestAttaches(1)) << Log();
+
+    guest_->Pause();
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_EQ(sender_->SendTo(9001, "in flight " + std::to_string(i)), 0);
+        ASSERT_EQ(sender_->SendTo(8000, "in flight " + std::to_string(i)), 0);
+    }
+    guest_->Kill();
+    ASSERT_TRUE(WaitFor([&] {
+        Json s = Stats();
+        return received_[8000].size() == 5 && Counter(s, "closed", "timed_out") == 5 &&
+               Counter(s, "open", "timed_out") == 5;
+    })) << Log();
+    EXPECT_TRUE(received_[9001].empty()) << "fail-closed: none of them arrives";
+    Json s = Stats();
+    EXPECT_EQ(Counter(s, "closed", "failed_closed"), 5);
+    EXPECT_EQ(Counter(s, "open", "failed_open"), 5);
+    EXPECT_EQ(Counter(s, "closed", "pending"), 0) << "nothing is left unanswered";
+
+    StartGuest();
+    ASSERT_TRUE(WaitFor([&] {
+        return Log().find("the guest asked for a fresh filter region") != std::string::npos;
+    })) << Log();
+    ASSERT_TRUE(GuestAttaches(1)) << DumpJson(guest_->Status()) << Log();
+    ASSERT_EQ(sender_->SendTo(9001, "a secret for the new guest"), 0);
+    ASSERT_TRUE(WaitFor([&] { return received_[9001].size() == 1; })) << Log();
+    EXPECT_EQ(received_[9001][0], "a ****** for the new guest");
 }
 
 TEST(HvfilterdCheck, MalformedConfigIsRefusedWithFileAndLine) {

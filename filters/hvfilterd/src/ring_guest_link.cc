@@ -53,11 +53,12 @@ struct RingGuestLink::Mapping {
     RegionFds fds;
     void* base = MAP_FAILED;
     uint64_t size = 0;
+    ring::FilterRegion region;
     ring::RequestProducer requests;
     ring::VerdictConsumer verdicts;
 
-    Mapping(RegionFds f, void* b, uint64_t s, const ring::FilterRegion& region)
-        : fds(std::move(f)), base(b), size(s), requests(region), verdicts(region) {}
+    Mapping(RegionFds f, void* b, uint64_t s, const ring::FilterRegion& r)
+        : fds(std::move(f)), base(b), size(s), region(r), requests(r), verdicts(r) {}
     ~Mapping() { munmap(base, size); }
 };
 
@@ -214,6 +215,10 @@ SendOutcome RingGuestLink::Send(const Item& item) {
 bool RingGuestLink::DeliverVerdicts(Dispatcher& dispatcher, size_t max) {
     if (!mapping_) return false;
     ClearEventfd(mapping_->fds.doorbell.get());
+    if (ring::ResetRequested(mapping_->region)) {
+        Detach("the guest asked for a fresh filter region (its runtime restarted)");
+        return false;
+    }
     verdicts_.clear();
     Result<size_t> got = mapping_->verdicts.Receive(verdicts_, max);
     if (!got.ok()) {

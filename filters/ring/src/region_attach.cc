@@ -231,4 +231,33 @@ bool StillFormatted(const FilterRegion& region) {
     return magic == HVFILTER_REGION_MAGIC && format_id == region.format_id;
 }
 
+namespace {
+
+uint8_t* VerdictProducerField(const FilterRegion& region, size_t field) {
+    return region.base + region.verdict_ring.offset + offsetof(hvfilter_ring_control, producer) +
+           field;
+}
+
+}  // namespace
+
+bool ClaimForGuest(const FilterRegion& region) {
+    uint8_t* claimed =
+        VerdictProducerField(region, offsetof(hvfilter_ring_producer_line, guest_attached));
+    if (shared::Load<uint32_t>(claimed, std::memory_order_acquire) != 0) return false;
+    shared::Store<uint32_t>(claimed, 1, std::memory_order_release);
+    return true;
+}
+
+void RequestReset(const FilterRegion& region) {
+    shared::Store<uint32_t>(
+        VerdictProducerField(region, offsetof(hvfilter_ring_producer_line, reset_request)), 1,
+        std::memory_order_release);
+}
+
+bool ResetRequested(const FilterRegion& region) {
+    return shared::Load<uint32_t>(
+               VerdictProducerField(region, offsetof(hvfilter_ring_producer_line, reset_request)),
+               std::memory_order_acquire) != 0;
+}
+
 }  // namespace hvkit::filter_ring

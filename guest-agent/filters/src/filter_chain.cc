@@ -33,21 +33,25 @@ std::string ErrorText(std::vector<char>& buffer) {
 
 Result<FilterOutcome> Chain::Run(const FilterItem& item) {
     FilterOutcome outcome;
-    // (current) is what the next module sees: the caller's bytes until a
-    // module changes them, then the latest changed copy.
-    std::vector<uint8_t> latest;
+    // Two scratch buffers, kept between items and never cleared (a module
+    // writes before the chain reads, and only changed_len bytes are read):
+    // a module writes into one while the other holds what it sees.
+    const size_t capacity = std::max(limits_.max_changed_bytes, item.bytes.size());
+    for (std::vector<uint8_t>& buffer : buffers_) {
+        if (buffer.size() < capacity) buffer.resize(capacity);
+    }
+    error_text_.resize(std::max<size_t>(limits_.error_text_bytes, 1));
     std::span<const uint8_t> current = item.bytes;
-    std::vector<uint8_t> changed;
-    std::vector<char> error_text(std::max<size_t>(limits_.error_text_bytes, 1));
+    size_t target = 0;
 
     for (const ModuleInstance& instance : modules_) {
-        changed.assign(std::max(limits_.max_changed_bytes, current.size()), 0);
-        error_text.assign(error_text.size(), '\0');
+        error_text_.front() = '\0';
+        uint8_t* out = buffers_[target].data();
         hvfilter_item view{static_cast<uint32_t>(item.source), current.data(), current.size(),
                            item.path.c_str()};
-        hvfilter_result result{changed.data(), changed.size(), 0, error_text.data(),
-                               error_text.size()};
+        hvfilter_result result{out, capacity, 0, error_text_.data(), error_text_.size()};
         int verdict = instance.module().table().inspect(instance.handle(), &view, &result);
+        error_text_.back() = '\0';
         switch (verdict) {
             case HVFILTER_INSPECT_PASS:
                 break;
@@ -55,29 +59,29 @@ Result<FilterOutcome> Chain::Run(const FilterItem& item) {
                 outcome.verdict = FilterVerdict::kDrop;
                 outcome.changed.clear();
                 outcome.dropped_by = instance.module().name();
-                error_text.back() = '\0';
-                outcome.drop_reason = error_text.data();
+                outcome.drop_reason = error_text_.data();
                 return outcome;
             case HVFILTER_INSPECT_CHANGED:
-                if (result.changed_len > changed.size()) {
+                if (result.changed_len > capacity) {
                     return ModuleFailure(instance, "claims " + std::to_string(result.changed_len) +
                                                        " changed bytes in a buffer of " +
-                                                       std::to_string(changed.size()));
+                                                       std::to_string(capacity));
                 }
-                changed.resize(result.changed_len);
-                latest.swap(changed);
-                current = latest;
+                current = std::span<const uint8_t>(out, result.changed_len);
+                target ^= 1;
                 outcome.verdict = FilterVerdict::kChanged;
                 break;
             case HVFILTER_INSPECT_ERROR:
-                return ModuleFailure(instance, "failed: " + ErrorText(error_text));
+                return ModuleFailure(instance, "failed: " + ErrorText(error_text_));
             default:
                 return ModuleFailure(instance, "returned unknown verdict " +
                                                    std::to_string(verdict) +
                                                    " (pass 0, drop 1, changed 2, error -1)");
         }
     }
-    if (outcome.verdict == FilterVerdict::kChanged) outcome.changed = std::move(latest);
+    if (outcome.verdict == FilterVerdict::kChanged) {
+        outcome.changed.assign(current.begin(), current.end());
+    }
     return outcome;
 }
 

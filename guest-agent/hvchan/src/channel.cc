@@ -15,40 +15,8 @@ namespace hvkit::hvchan {
 
 namespace {
 
-constexpr uint16_t kPciCommand = 0x04;
-constexpr uint16_t kPciCommandMemory = 1u << 1;
-
 Status SysError(const std::string& what) {
     return Error(ErrorCode::kIo, what + ": " + strerror(errno));
-}
-
-// Maps sysfs resource file (path) whole, read-write.
-Result<std::pair<UniqueFd, std::pair<void*, size_t>>> MapResource(const std::string& path) {
-    UniqueFd fd(open(path.c_str(), O_RDWR | O_SYNC | O_CLOEXEC));
-    if (!fd.valid()) return SysError("opening " + path + " (root in the guest is needed)");
-    struct stat st {};
-    if (fstat(fd.get(), &st) != 0) return SysError("stat " + path);
-    size_t size = static_cast<size_t>(st.st_size);
-    if (size == 0) return Error(ErrorCode::kIo, path + " is empty: the BAR is not assigned");
-    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-    if (p == MAP_FAILED) return SysError("mapping " + path);
-    return std::make_pair(std::move(fd), std::make_pair(p, size));
-}
-
-// Turns memory decoding on through sysfs "enable" when the guest's kernel
-// left it off (the host powers the device on with it set).
-Status EnsureDecoding(const PciDeviceDir& dir) {
-    auto config = ReadFile(dir.path + "/config", 4096);
-    if (!config.ok()) return config.status();
-    if (config->size() < kPciCommand + 2) {
-        return Error(ErrorCode::kIo, dir.path + "/config is too short");
-    }
-    if (static_cast<uint8_t>((*config)[kPciCommand]) & kPciCommandMemory) return Status::Ok();
-    UniqueFd fd(open((dir.path + "/enable").c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd.valid() || write(fd.get(), "1", 1) != 1) {
-        return SysError("enabling " + dir.address + " through " + dir.path + "/enable");
-    }
-    return Status::Ok();
 }
 
 }  // namespace
@@ -56,18 +24,16 @@ Status EnsureDecoding(const PciDeviceDir& dir) {
 Result<std::unique_ptr<Channel>> Channel::Open(const PciDeviceDir& dir) {
     std::unique_ptr<Channel> ch(new Channel());
     ch->dir_ = dir;
-    HVKIT_RETURN_IF_ERROR(EnsureDecoding(dir));
-    HVKIT_ASSIGN_OR_RETURN(auto regs, MapResource(dir.path + "/resource0"));
-    ch->regs_fd_ = std::move(regs.first);
-    ch->regs_ = static_cast<volatile uint8_t*>(regs.second.first);
-    if (regs.second.second < HVCHAN_BAR0_SIZE) {
+    HVKIT_RETURN_IF_ERROR(pci::EnsureDecoding(dir));
+    HVKIT_ASSIGN_OR_RETURN(ch->regs_bar_, pci::MappedBar::Map(dir.path + "/resource0"));
+    ch->regs_ = ch->regs_bar_.data();
+    if (ch->regs_bar_.size() < HVCHAN_BAR0_SIZE) {
         return Error(ErrorCode::kMalformed, dir.address + ": BAR0 is smaller than the ABI's");
     }
-    if (flock(ch->regs_fd_.get(), LOCK_EX) != 0) return SysError("locking " + dir.address);
-    HVKIT_ASSIGN_OR_RETURN(auto shmem, MapResource(dir.path + "/resource2"));
-    ch->shmem_fd_ = std::move(shmem.first);
-    ch->shmem_ = static_cast<uint8_t*>(shmem.second.first);
-    ch->shmem_size_ = shmem.second.second;
+    if (flock(ch->regs_bar_.fd(), LOCK_EX) != 0) return SysError("locking " + dir.address);
+    HVKIT_ASSIGN_OR_RETURN(ch->shmem_bar_, pci::MappedBar::Map(dir.path + "/resource2"));
+    ch->shmem_ = ch->shmem_bar_.data();
+    ch->shmem_size_ = ch->shmem_bar_.size();
 
     uint32_t magic = ch->ReadRegister(HVCHAN_REG_MAGIC);
     if (magic != HVCHAN_MAGIC) {
@@ -96,10 +62,7 @@ Result<std::unique_ptr<Channel>> Channel::OpenFirst(const std::string& sysfs_roo
     return Open(dir);
 }
 
-Channel::~Channel() {
-    if (regs_ != nullptr) munmap(const_cast<uint8_t*>(regs_), HVCHAN_BAR0_SIZE);
-    if (shmem_ != nullptr) munmap(shmem_, shmem_size_);
-}
+Channel::~Channel() = default;
 
 uint32_t Channel::ReadRegister(uint32_t offset) const {
     return *reinterpret_cast<const volatile uint32_t*>(regs_ + offset);

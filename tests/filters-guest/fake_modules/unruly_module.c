@@ -4,6 +4,8 @@
  *   "overlong"         CHANGED with changed_len past the buffer's capacity
  *   "fail"             ERROR with a reason
  *   "refuse"           create() fails
+ *   "crash"            abort() on an item containing HVKIT-CRASH (the
+ *                      runtime's worker restart; in the guest image too)
  * Anything else: every item passes. */
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,12 @@ static void* unruly_create(const char* params_json, char* err, size_t err_len) {
 static int unruly_inspect(void* instance, const struct hvfilter_item* item,
                           struct hvfilter_result* out) {
     const struct unruly* self = instance;
-    (void)item;
+    static const char kCrashMarker[] = "HVKIT-CRASH";
+    if (strstr(self->mode, "crash") != NULL && item->len >= sizeof(kCrashMarker) - 1) {
+        for (size_t i = 0; i + sizeof(kCrashMarker) - 1 <= item->len; ++i) {
+            if (memcmp(item->bytes + i, kCrashMarker, sizeof(kCrashMarker) - 1) == 0) abort();
+        }
+    }
     if (strstr(self->mode, "unknown-verdict") != NULL) return 7;
     if (strstr(self->mode, "overlong") != NULL) {
         out->changed_len = out->changed_capacity + 1;

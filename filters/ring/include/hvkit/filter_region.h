@@ -84,4 +84,13 @@ Result<FilterRegion> Attach(std::span<uint8_t> memory);
 // it. Reads two fields; cheap enough for every wake-up.
 bool StillFormatted(const FilterRegion& region);
 
+// Restarts (ABI 0.2): the guest claims a format when it starts serving it.
+// -> false when a guest had claimed it already (an earlier runtime served
+// it: ask for a fresh format with RequestReset instead of using it).
+bool ClaimForGuest(const FilterRegion& region);
+// The guest asks the host for a fresh format (then kicks the doorbell).
+void RequestReset(const FilterRegion& region);
+// The host: whether the guest asked for a fresh format.
+bool ResetRequested(const FilterRegion& region);
+
 }  // namespace hvkit::filter_ring

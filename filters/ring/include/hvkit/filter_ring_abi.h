@@ -89,7 +89,14 @@ struct hvfilter_region_header {
  * released, never more than entries. */
 struct hvfilter_ring_producer_line {
     uint32_t producer_index; /* written by the producer only (release) */
-    uint32_t reserved[15];
+    /* Since 0.2, in the verdict ring only (0 in the request ring): the guest
+     * sets guest_attached to 1 when it starts serving this format. A guest
+     * runtime that restarts finds it set, cannot know the old runtime's ring
+     * positions, and sets reset_request to 1 and kicks instead: the host
+     * then formats a fresh region (docs/filter-rings.md, "Restarts"). */
+    uint32_t guest_attached;
+    uint32_t reset_request;
+    uint32_t reserved[13];
 };
 struct hvfilter_ring_consumer_line {
     uint32_t consumer_index; /* written by the consumer only (release) */

@@ -60,6 +60,8 @@ class Chain {
   private:
     ChainLimits limits_;
     std::vector<ModuleInstance> modules_;
+    std::vector<uint8_t> buffers_[2];  // Run's scratch: what modules write
+    std::vector<char> error_text_;
 };
 
 }  // namespace hvkit::filters

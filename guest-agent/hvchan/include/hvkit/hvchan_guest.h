@@ -12,15 +12,12 @@
 
 #include "hvkit/fs.h"
 #include "hvkit/hvchan_abi.h"
+#include "hvkit/pci_sysfs.h"
 #include "hvkit/status.h"
 
 namespace hvkit::hvchan {
 
-// A PCI function's sysfs directory, e.g. /sys/bus/pci/devices/0000:00:02.0.
-struct PciDeviceDir {
-    std::string path;
-    std::string address;  // 0000:00:02.0
-};
+using PciDeviceDir = pci::DeviceDir;
 
 // The first device under (sysfs_root) whose vendor and device files name
 // hvchan's IDs; kNotFound (naming the IDs and the directory) when none does.
@@ -75,7 +72,7 @@ class Channel {
   private:
     Channel() = default;
     PciDeviceDir dir_;
-    UniqueFd regs_fd_, shmem_fd_;
+    pci::MappedBar regs_bar_, shmem_bar_;
     volatile uint8_t* regs_ = nullptr;
     uint8_t* shmem_ = nullptr;
     size_t shmem_size_ = 0;

@@ -1,0 +1,246 @@
+// The chain worker: forked by the runtime, talking over a SOCK_SEQPACKET pair.
+#include "chain_worker.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "hvkit/filter_chain.h"
+#include "hvkit/loaded_module.h"
+
+namespace hvkit::filter_runtime {
+
+namespace {
+
+namespace ring = filter_ring;
+
+constexpr char kReady[] = "ready";
+constexpr char kErrorPrefix[] = "error: ";
+constexpr int kMinSocketBuffer = 4 << 20;
+
+// Room for a few messages in flight each way; SO_SNDBUFFORCE as root lifts
+// the net.core limits, plain SO_SNDBUF is the fallback.
+void SizeBuffers(int fd, size_t max_message) {
+    int bytes = std::max<int>(kMinSocketBuffer, static_cast<int>(4 * max_message));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof bytes) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    }
+}
+
+std::string DescribeExit(int status) {
+    if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) {
+        return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+               strsignal(WTERMSIG(status)) + ")";
+    }
+    return "ended (wait status " + std::to_string(status) + ")";
+}
+
+// --- the worker's side ---
+
+Result<std::string> FindModule(const std::string& name, const std::vector<std::string>& dirs) {
+    std::string searched;
+    for (const std::string& dir : dirs) {
+        std::string path = dir + "/" + name + ".so";
+        if (access(path.c_str(), R_OK) == 0) return path;
+        searched += (searched.empty() ? "" : ", ") + dir;
+    }
+    return Error(ErrorCode::kNotFound, "no module " + name + ".so in " +
+                                           (searched.empty() ? "(no module directory)" : searched));
+}
+
+Result<std::vector<filters::Chain>> BuildChains(const std::vector<ring::ChainSpec>& specs,
+                                                const WorkerOptions& options) {
+    filters::ChainLimits limits;
+    limits.max_changed_bytes = std::max(options.max_changed_bytes, options.max_item_bytes);
+    std::vector<filters::Chain> chains;
+    for (const ring::ChainSpec& spec : specs) {
+        filters::Chain chain(limits);
+        for (const ring::ChainModule& step : spec.modules) {
+            HVKIT_ASSIGN_OR_RETURN(std::string path, FindModule(step.module, options.module_dirs));
+            HVKIT_ASSIGN_OR_RETURN(auto module, filters::LoadedModule::Open(path));
+            HVKIT_ASSIGN_OR_RETURN(
+                auto instance, filters::ModuleInstance::Create(module, DumpJson(step.params, 0)));
+            chain.Append(std::move(instance));
+        }
+        chains.push_back(std::move(chain));
+    }
+    return chains;
+}
+
+// The deciding module's position: the chain reports its name.
+uint16_t ModulePosition(const ring::ChainSpec& spec, const std::string& name) {
+    for (size_t i = 0; i < spec.modules.size(); ++i) {
+        if (spec.modules[i].module == name) return static_cast<uint16_t>(i);
+    }
+    return HVFILTER_MODULE_NONE;
+}
+
+void SendBlocking(int fd, const WorkVerdictHeader& header, const uint8_t* bytes) {
+    for (;;) {
+        Status sent = SendMessage(fd, &header, sizeof header, bytes, header.length);
+        if (sent.ok()) return;
+        if (sent.code() != ErrorCode::kTooLarge) _exit(0);  // the runtime is gone
+        pollfd p{fd, POLLOUT, 0};
+        poll(&p, 1, -1);
+    }
+}
+
+void Answer(int fd, const std::vector<ring::ChainSpec>& specs, std::vector<filters::Chain>& chains,
+            const WorkItemHeader& item, std::span<const uint8_t> bytes) {
+    WorkVerdictHeader header{item.item_id, static_cast<uint16_t>(WorkOutcome::kUndecided),
+                             HVFILTER_MODULE_NONE, 0};
+    if (item.chain >= chains.size()) {
+        const std::string why = "no chain " + std::to_string(item.chain) + " in the chain table";
+        header.length = static_cast<uint32_t>(why.size());
+        SendBlocking(fd, header, reinterpret_cast<const uint8_t*>(why.data()));
+        return;
+    }
+    filters::FilterItem input;
+    input.source = item.source == HVFILTER_SOURCE_FILE ? HVFILTER_ITEM_FILE : HVFILTER_ITEM_NETWORK;
+    input.bytes = bytes;
+    Result<filters::FilterOutcome> outcome = chains[item.chain].Run(input);
+    if (!outcome.ok()) {
+        const std::string& why = outcome.status().message();
+        header.length = static_cast<uint32_t>(why.size());
+        SendBlocking(fd, header, reinterpret_cast<const uint8_t*>(why.data()));
+        return;
+    }
+    switch (outcome->verdict) {
+        case filters::FilterVerdict::kPass:
+            header.outcome = static_cast<uint16_t>(WorkOutcome::kPass);
+            break;
+        case filters::FilterVerdict::kDrop:
+            header.outcome = static_cast<uint16_t>(WorkOutcome::kDrop);
+            header.module = ModulePosition(specs[item.chain], outcome->dropped_by);
+            break;
+        case filters::FilterVerdict::kChanged:
+            header.outcome = static_cast<uint16_t>(WorkOutcome::kChanged);
+            header.length = static_cast<uint32_t>(outcome->changed.size());
+            break;
+    }
+    SendBlocking(fd, header, outcome->changed.data());
+}
+
+}  // namespace
+
+[[noreturn]] void RunChainWorker(int fd, const std::vector<ring::ChainSpec>& specs,
+                                 const WorkerOptions& options) {
+    Result<std::vector<filters::Chain>> chains = BuildChains(specs, options);
+    const std::string hello =
+        chains.ok() ? std::string(kReady) : kErrorPrefix + chains.status().message();
+    if (send(fd, hello.data(), hello.size(), MSG_NOSIGNAL) < 0 || !chains.ok()) _exit(1);
+    std::vector<uint8_t> buffer(MaxMessageBytes(options.max_item_bytes));
+    for (;;) {
+        ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) _exit(0);  // the runtime closed the socket
+        if (static_cast<size_t>(n) < sizeof(WorkItemHeader)) _exit(2);
+        WorkItemHeader item;
+        std::memcpy(&item, buffer.data(), sizeof item);
+        if (item.length != static_cast<size_t>(n) - sizeof item) _exit(2);
+        Answer(fd, specs, *chains, item, {buffer.data() + sizeof item, item.length});
+    }
+}
+
+// --- the runtime's side ---
+
+Result<std::unique_ptr<ChainWorker>> ChainWorker::Start(const std::vector<ring::ChainSpec>& chains,
+                                                        const WorkerOptions& options) {
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+        return Error(ErrorCode::kIo, std::string("chain worker: socketpair: ") + strerror(errno));
+    }
+    UniqueFd ours(pair[0]);
+    UniqueFd theirs(pair[1]);
+    const size_t max_message =
+        MaxMessageBytes(std::max(options.max_item_bytes, options.max_changed_bytes));
+    SizeBuffers(ours.get(), max_message);
+    SizeBuffers(theirs.get(), max_message);
+    const pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return Error(ErrorCode::kIo, std::string("chain worker: fork: ") + strerror(errno));
+    if (pid == 0) {
+        // The worker ends with the runtime, whatever kills it.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(1);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        ours = UniqueFd();
+        RunChainWorker(theirs.get(), chains, options);
+    }
+    theirs = UniqueFd();
+    std::unique_ptr<ChainWorker> worker(new ChainWorker(pid, std::move(ours), max_message));
+    pollfd p{worker->fd(), POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>(options.hello_timeout.count()));
+    if (ready <= 0) {
+        return Error(ErrorCode::kIo, "chain worker " + std::to_string(pid) + ": no hello within " +
+                                         std::to_string(options.hello_timeout.count()) + " ms");
+    }
+    char hello[4096];
+    ssize_t n = recv(worker->fd(), hello, sizeof hello, 0);
+    if (n <= 0) {
+        return Error(ErrorCode::kIo, "chain worker " + std::to_string(pid) +
+                                         " ended before its hello: " + worker->Reap());
+    }
+    std::string text(hello, static_cast<size_t>(n));
+    if (text != kReady) {
+        if (text.rfind(kErrorPrefix, 0) == 0) text = text.substr(sizeof kErrorPrefix - 1);
+        return Error(ErrorCode::kRefused, "chain worker: " + text);
+    }
+    return worker;
+}
+
+ChainWorker::~ChainWorker() {
+    if (ended_.empty()) {
+        kill(pid_, SIGKILL);
+        Reap();
+    }
+}
+
+std::string ChainWorker::Reap() {
+    if (!ended_.empty()) return ended_;
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    ended_ = DescribeExit(status);
+    return ended_;
+}
+
+Status ChainWorker::Send(const ring::FilterRequest& request) {
+    WorkItemHeader header{request.item_id, request.chain, static_cast<uint16_t>(request.source),
+                          static_cast<uint32_t>(request.bytes.size())};
+    return SendMessage(fd(), &header, sizeof header, request.bytes.data(), request.bytes.size());
+}
+
+Result<std::optional<WorkReply>> ChainWorker::Receive() {
+    ssize_t n = recv(fd(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return std::optional<WorkReply>();
+    }
+    if (n <= 0 || static_cast<size_t>(n) < sizeof(WorkVerdictHeader)) {
+        kill(pid_, SIGKILL);  // a short message is a broken worker too
+        return Error(ErrorCode::kIo, "chain worker " + std::to_string(pid_) + " " + Reap());
+    }
+    WorkVerdictHeader header;
+    std::memcpy(&header, buffer_.data(), sizeof header);
+    WorkReply reply;
+    reply.item_id = header.item_id;
+    reply.outcome = static_cast<WorkOutcome>(header.outcome);
+    reply.module = header.module;
+    reply.bytes.assign(buffer_.begin() + sizeof header, buffer_.begin() + n);
+    return std::optional<WorkReply>(std::move(reply));
+}
+
+}  // namespace hvkit::filter_runtime
