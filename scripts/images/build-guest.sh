@@ -16,8 +16,11 @@
 #   --binary FILE    copy an executable to /hvkit/bin/ (on the hooks' PATH),
 #                    with the shared libraries ldd names at their own paths
 #   --hook FILE      install as /hvkit/guest-init.d/<name> (run in name order)
-#   --list FILE      more of both, one a line: "binary PATH" or "hook PATH"
-#                    (blank lines and # comments allowed)
+#   --list FILE      more of both, one a line: "binary PATH" or "hook PATH";
+#                    also "filter-module PATH" (a filter module .so, with its
+#                    libraries) and "filter-file PATH" (a rule file), both
+#                    installed in /hvkit/lib/filters/ (blank lines and #
+#                    comments allowed)
 #   --data-dir DIR   the data disk's contents (default: one marker file,
 #                    hvkit-data-disk); --data-size its size (default 16M)
 #
@@ -38,6 +41,7 @@ MODULES+=(${HVKIT_GUEST_EXTRA_MODULES:-})
 out=$HVKIT_IMAGE_DIR/guest
 binaries=()
 hooks=()
+filter_files=()
 data_dir=""
 data_size=16M
 add_list() {
@@ -48,7 +52,8 @@ add_list() {
             "" | "#"*) ;;
             binary) binaries+=("$path") ;;
             hook) hooks+=("$path") ;;
-            *) die "--list $1: '$kind' is neither 'binary' nor 'hook'" ;;
+            filter-module | filter-file) filter_files+=("$kind:$path") ;;
+            *) die "--list $1: '$kind' is not 'binary', 'hook', 'filter-module' or 'filter-file'" ;;
         esac
     done <"$1"
 }
@@ -91,6 +96,20 @@ for f in "${binaries[@]}"; do
         strip --strip-unneeded "$root/hvkit/bin/${f##*/}"
     fi
     copy_libraries "$root" "$f"
+done
+# Filter modules (shared objects, with their libraries) and their rule files:
+# the directory `hvagent filters` looks in after the installed extension's.
+mkdir -p "$root/hvkit/lib/filters"
+for entry in "${filter_files[@]}"; do
+    kind=${entry%%:*} f=${entry#*:}
+    [ -f "$f" ] || die "$kind '$f' does not exist (built yet?)"
+    if [ "$kind" = filter-module ]; then
+        install -m 0755 "$f" "$root/hvkit/lib/filters/${f##*/}"
+        strip --strip-unneeded "$root/hvkit/lib/filters/${f##*/}"
+        copy_libraries "$root" "$f"
+    else
+        install -m 0644 "$f" "$root/hvkit/lib/filters/${f##*/}"
+    fi
 done
 for f in "${hooks[@]}"; do
     [ -f "$f" ] || die "hook '$f' does not exist"

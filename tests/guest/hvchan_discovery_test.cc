@@ -24,7 +24,7 @@ void FakeDevice(const std::string& root, const std::string& address, unsigned ve
 
 TEST(HvchanDiscovery, FindsTheDeviceByItsIds) {
     hvkit::testing::TempDir tmp;
-    FakeDevice(tmp.path(), "0000:00:00.0", HVCHAN_PCI_VENDOR_ID, HVCHAN_PCI_DEVICE_ID + 1);
+    FakeDevice(tmp.path(), "0000:00:00.0", HVCHAN_PCI_VENDOR_ID, 0x11bf);
     FakeDevice(tmp.path(), "0000:00:03.0", 0x1af4, 0x1042);
     FakeDevice(tmp.path(), "0000:00:05.0", HVCHAN_PCI_VENDOR_ID, HVCHAN_PCI_DEVICE_ID);
     FakeDevice(tmp.path(), "0000:00:02.0", HVCHAN_PCI_VENDOR_ID, HVCHAN_PCI_DEVICE_ID);

@@ -2,6 +2,7 @@
 // direct-access probe (pci_sanity_check) looks for a host bridge on bus 0
 // before it trusts configuration mechanism #1.
 #include "hvkit/hvchan_abi.h"
+#include "hvkit/hvfilt_abi.h"
 #include "pci/pci.h"
 
 namespace hvkit::hvmm {
@@ -9,8 +10,13 @@ namespace hvkit::hvmm {
 namespace {
 
 constexpr uint32_t kClassHostBridge = 0x060000;
-// Under hvkit's provisional vendor ID, next to hvchan (docs/hvchan-abi.md).
-constexpr uint16_t kHostBridgeDeviceId = HVCHAN_PCI_DEVICE_ID + 1;
+// Under hvkit's provisional vendor ID, below hvchan's (docs/hvchan-abi.md).
+// It once was hvchan's + 1, which hvfilt took later: a guest looking for
+// hvfilt by its IDs found the host bridge first.
+constexpr uint16_t kHostBridgeDeviceId = 0x11bf;
+static_assert(kHostBridgeDeviceId != HVCHAN_PCI_DEVICE_ID &&
+                  kHostBridgeDeviceId != HVFILT_PCI_DEVICE_ID,
+              "every hvmm PCI function has its own device ID");
 
 class HostBridge final : public PciFunction {
   public:

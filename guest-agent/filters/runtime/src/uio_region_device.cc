@@ -27,12 +27,11 @@ Status SysError(const std::string& what) {
     return Error(ErrorCode::kIo, what + ": " + strerror(errno));
 }
 
-// Writes (text) to sysfs file (path); (ok_errno) counts as success.
-Status WriteSysfs(const std::string& path, const std::string& text, int ok_errno = 0) {
+// Writes (text) to sysfs file (path).
+Status WriteSysfs(const std::string& path, const std::string& text) {
     UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd.valid()) return SysError("opening " + path);
-    if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) &&
-        errno != ok_errno) {
+    if (write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
         return SysError("writing \"" + text + "\" to " + path);
     }
     return Status::Ok();
@@ -59,7 +58,9 @@ std::string UioName(const pci::DeviceDir& dir) {
     return name;
 }
 
-// Binds (dir) to uio_pci_generic and returns its uioN.
+// Binds (dir), and only it, to uio_pci_generic (driver_override, then a
+// probe: a new_id would bind every function with these IDs) and returns
+// its uioN.
 Result<std::string> BindToUio(const pci::DeviceDir& dir) {
     const std::string driver = BoundDriver(dir);
     if (driver.empty()) {
@@ -68,13 +69,8 @@ Result<std::string> BindToUio(const pci::DeviceDir& dir) {
                 ErrorCode::kNotFound,
                 dir.address + ": uio_pci_generic is not loaded (modprobe uio_pci_generic)");
         }
-        char ids[32];
-        snprintf(ids, sizeof ids, "%04x %04x", HVFILT_PCI_VENDOR_ID, HVFILT_PCI_DEVICE_ID);
-        HVKIT_RETURN_IF_ERROR(WriteSysfs(std::string(kUioDriver) + "/new_id", ids, EEXIST));
-        if (BoundDriver(dir).empty()) {
-            HVKIT_RETURN_IF_ERROR(
-                WriteSysfs(std::string(kUioDriver) + "/bind", dir.address, EBUSY));
-        }
+        HVKIT_RETURN_IF_ERROR(WriteSysfs(dir.path + "/driver_override", "uio_pci_generic"));
+        HVKIT_RETURN_IF_ERROR(WriteSysfs("/sys/bus/pci/drivers_probe", dir.address));
     } else if (driver != "uio_pci_generic") {
         return Error(ErrorCode::kConflict,
                      dir.address + ": bound to " + driver + ", not uio_pci_generic");
