@@ -23,6 +23,17 @@ filters_cleanup() {
     rm -rf "$FILTERS_WORK"
 }
 
+# The sources' chains (JSON arrays as in hvfilterd.json); callers may set
+# them before start_filters_fixture.
+if [ -z "${FILTERS_UDP_CHAIN:-}" ]; then
+    FILTERS_UDP_CHAIN='[{"module": "pcap_rule", "params": {"filter": "udp dst port 9999", "action": "drop"}},
+             {"module": "unruly", "params": {"mode": "crash"}},
+             {"module": "redact", "params": {"pattern": "secret", "replacement_byte": "*"}}]'
+fi
+if [ -z "${FILTERS_FILE_CHAIN:-}" ]; then
+    FILTERS_FILE_CHAIN='[{"module": "signature", "params": {"signatures": "test.sigs"}}]'
+fi
+
 # start_filters_fixture OUT_DIR DEADLINE_MS: the namespaces, the receiver,
 # the watched files and the configuration (both sources fail-closed with
 # DEADLINE_MS). Sets FILTERS_WORK, FILTERS_CONFIG, FILTERS_SOCKET,
@@ -90,13 +101,11 @@ PY
  "sources": [
   {"name": "udp", "kind": "network",
    "network": {"queue": 7, "rules": ["udp dport 9000-9999"]},
-   "chain": [{"module": "pcap_rule", "params": {"filter": "udp dst port 9999", "action": "drop"}},
-             {"module": "unruly", "params": {"mode": "crash"}},
-             {"module": "redact", "params": {"pattern": "secret", "replacement_byte": "*"}}],
+   "chain": $FILTERS_UDP_CHAIN,
    $policy},
   {"name": "files", "kind": "file",
    "file": {"paths": ["$FILTERS_WATCHED"], "events": ["open"]},
-   "chain": [{"module": "signature", "params": {"signatures": "test.sigs"}}],
+   "chain": $FILTERS_FILE_CHAIN,
    $policy}]}
 JSON
     "$HVFILTERD" check --config "$FILTERS_CONFIG" >/dev/null || fail "hvfilterd refused the scenario's configuration"

@@ -3,6 +3,7 @@
 #include "hvkit/filter_runtime/runtime.h"
 
 #include <poll.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -71,6 +72,7 @@ struct FilterRuntime::State {
 
     Clock::time_point next_status{};
     std::string written_status;
+    Clock::time_point last_activity{};  // the last request taken or reply received
 
     void Log(const std::string& message) {
         std::fprintf(stderr, "hvagent filters: %s\n", message.c_str());
@@ -194,6 +196,7 @@ bool FilterRuntime::State::TakeRequests(Clock::time_point now) {
         Detach("request ring: " + taken.status().message(), true);
         return false;
     }
+    if (!batch.empty()) last_activity = now;
     for (ring::FilterRequest& request : batch) {
         ++stats.requests;
         const auto budget = std::chrono::microseconds(request.budget_us);
@@ -236,6 +239,7 @@ void FilterRuntime::State::TakeReplies(Clock::time_point now) {
             return;
         }
         if (!received->has_value()) return;
+        last_activity = now;
         WorkReply& reply = **received;
         // The worker answers in order; anything else is dropped from the window too.
         auto it = std::find(in_worker.begin(), in_worker.end(), reply.item_id);
@@ -311,6 +315,13 @@ void FilterRuntime::State::Publish() {
 
 bool FilterRuntime::State::Sleep(int stop_fd, Clock::time_point now) {
     int timeout = static_cast<int>(options.idle_check.count());
+    if (region && now - last_activity < options.busy_poll) {
+        // Busy: look again soon, without a doorbell or an interrupt.
+        pollfd stop{stop_fd, POLLIN, 0};
+        if (poll(&stop, 1, 0) > 0) return false;
+        sched_yield();
+        return true;
+    }
     if (!region) {
         timeout = static_cast<int>(kAttachRetry.count());
     } else {

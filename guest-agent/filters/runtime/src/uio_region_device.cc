@@ -22,6 +22,8 @@ namespace {
 
 constexpr const char* kUioDriver = "/sys/bus/pci/drivers/uio_pci_generic";
 constexpr auto kBindWait = std::chrono::seconds(5);
+constexpr off_t kCommandHigh = 0x05;        // PCI_COMMAND's high byte
+constexpr uint8_t kIntxDisableHigh = 0x04;  // PCI_COMMAND_INTX_DISABLE (bit 10) in it
 
 Status SysError(const std::string& what) {
     return Error(ErrorCode::kIo, what + ": " + strerror(errno));
@@ -91,23 +93,33 @@ Result<std::string> BindToUio(const pci::DeviceDir& dir) {
 class UioRegionDevice final : public RegionDevice {
   public:
     UioRegionDevice(pci::DeviceDir dir, std::string uio, pci::MappedBar region,
-                    pci::MappedBar registers, UniqueFd uio_fd)
+                    pci::MappedBar registers, UniqueFd uio_fd, UniqueFd config_fd)
         : dir_(std::move(dir)),
           uio_(std::move(uio)),
           region_(std::move(region)),
           registers_(std::move(registers)),
-          uio_fd_(std::move(uio_fd)) {}
+          uio_fd_(std::move(uio_fd)),
+          config_fd_(std::move(config_fd)) {}
 
     std::span<uint8_t> region() override { return {region_.data(), region_.size()}; }
     void Kick() override { Write(HVFILT_REG_DOORBELL, 1); }
     int interrupt_fd() const override { return uio_fd_.get(); }
+    // uio_pci_generic's handler masked INTx (PCI_COMMAND.INTX_DISABLE) when
+    // it took the interrupt.
     void TakeInterrupt() override {
         uint32_t count;
-        [[maybe_unused]] ssize_t n = read(uio_fd_.get(), &count, sizeof count);
+        if (read(uio_fd_.get(), &count, sizeof count) == sizeof count) masked_ = true;
     }
+    // uio_pci_generic has no irqcontrol (a write to /dev/uioN fails with
+    // EIO): user space clears INTX_DISABLE in the config space itself, in
+    // the command register's high byte. Only after an interrupt: each
+    // config access is an exit to hvmm.
     void Unmask() override {
-        const uint32_t enable = 1;
-        [[maybe_unused]] ssize_t n = write(uio_fd_.get(), &enable, sizeof enable);
+        if (!masked_) return;
+        uint8_t high = 0;
+        if (pread(config_fd_.get(), &high, 1, kCommandHigh) != 1) return;
+        high &= static_cast<uint8_t>(~kIntxDisableHigh);
+        if (pwrite(config_fd_.get(), &high, 1, kCommandHigh) == 1) masked_ = false;
     }
     std::string Describe() const override { return "hvfilt " + dir_.address + " (" + uio_ + ")"; }
 
@@ -124,6 +136,8 @@ class UioRegionDevice final : public RegionDevice {
     pci::MappedBar region_;
     pci::MappedBar registers_;
     UniqueFd uio_fd_;
+    UniqueFd config_fd_;
+    bool masked_ = true;  // at open: an interrupt may have come before (INTx masked)
 };
 
 // The register BAR's handshake: magic, the ring ABI's major, the region size.
@@ -180,11 +194,13 @@ Result<std::unique_ptr<RegionDevice>> OpenUioRegionDevice(const std::string& add
     }
     UniqueFd uio_fd(open(("/dev/" + uio).c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
     if (!uio_fd.valid()) return SysError("opening /dev/" + uio);
+    UniqueFd config_fd(open((dir.path + "/config").c_str(), O_RDWR | O_CLOEXEC));
+    if (!config_fd.valid()) return SysError("opening " + dir.path + "/config");
     // Forked chain workers have no business with the region.
     madvise(region.data(), region.size(), MADV_DONTFORK);
     const uint64_t region_bytes = region.size();
-    auto device = std::make_unique<UioRegionDevice>(dir, uio, std::move(region),
-                                                    std::move(registers), std::move(uio_fd));
+    auto device = std::make_unique<UioRegionDevice>(
+        dir, uio, std::move(region), std::move(registers), std::move(uio_fd), std::move(config_fd));
     HVKIT_RETURN_IF_ERROR(CheckRegisters(*device, dir, region_bytes));
     return std::unique_ptr<RegionDevice>(std::move(device));
 }
