@@ -111,9 +111,10 @@ JSON
     "$HVFILTERD" check --config "$FILTERS_CONFIG" >/dev/null || fail "hvfilterd refused the scenario's configuration"
 }
 
-# start_filter_vm SERIAL: the guest with filter rings and a control socket.
+# start_filter_vm SERIAL [GUEST_ARGS]: the guest with filter rings and a
+# control socket; GUEST_ARGS go on its kernel command line.
 start_filter_vm() {
-    local cmdline="$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.test=filters"
+    local cmdline="$HVKIT_GUEST_CMDLINE hvkit.poweroff=reboot reboot=k hvkit.test=filters ${2:-}"
     "$HVMM" run --kernel "$HVKIT_GUEST_KERNEL" --initrd "$HVKIT_GUEST_INITRD" \
         --cmdline "$cmdline" --mem 256M --filter-rings 1M --control "$FILTERS_SOCKET" \
         --serial-log "$1" >"$HVKIT_SCENARIO_DIR/hvmm.log" 2>&1 &

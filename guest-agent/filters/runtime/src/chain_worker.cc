@@ -86,9 +86,9 @@ uint16_t ModulePosition(const ring::ChainSpec& spec, const std::string& name) {
     return HVFILTER_MODULE_NONE;
 }
 
-void SendBlocking(int fd, const WorkVerdictHeader& header, const uint8_t* bytes) {
+void SendBlocking(int fd, const std::vector<uint8_t>& message) {
     for (;;) {
-        Status sent = SendMessage(fd, &header, sizeof header, bytes, header.length);
+        Status sent = SendMessage(fd, message);
         if (sent.ok()) return;
         if (sent.code() != ErrorCode::kTooLarge) _exit(0);  // the runtime is gone
         pollfd p{fd, POLLOUT, 0};
@@ -96,14 +96,17 @@ void SendBlocking(int fd, const WorkVerdictHeader& header, const uint8_t* bytes)
     }
 }
 
-void Answer(int fd, const std::vector<ring::ChainSpec>& specs, std::vector<filters::Chain>& chains,
-            const WorkItemHeader& item, std::span<const uint8_t> bytes) {
+void AddText(MessageBuilder& replies, WorkVerdictHeader header, const std::string& text) {
+    header.length = static_cast<uint32_t>(text.size());
+    replies.Add(&header, sizeof header, reinterpret_cast<const uint8_t*>(text.data()), text.size());
+}
+
+void Answer(const std::vector<ring::ChainSpec>& specs, std::vector<filters::Chain>& chains,
+            const WorkItemHeader& item, std::span<const uint8_t> bytes, MessageBuilder& replies) {
     WorkVerdictHeader header{item.item_id, static_cast<uint16_t>(WorkOutcome::kUndecided),
                              HVFILTER_MODULE_NONE, 0};
     if (item.chain >= chains.size()) {
-        const std::string why = "no chain " + std::to_string(item.chain) + " in the chain table";
-        header.length = static_cast<uint32_t>(why.size());
-        SendBlocking(fd, header, reinterpret_cast<const uint8_t*>(why.data()));
+        AddText(replies, header, "no chain " + std::to_string(item.chain) + " in the chain table");
         return;
     }
     filters::FilterItem input;
@@ -111,9 +114,7 @@ void Answer(int fd, const std::vector<ring::ChainSpec>& specs, std::vector<filte
     input.bytes = bytes;
     Result<filters::FilterOutcome> outcome = chains[item.chain].Run(input);
     if (!outcome.ok()) {
-        const std::string& why = outcome.status().message();
-        header.length = static_cast<uint32_t>(why.size());
-        SendBlocking(fd, header, reinterpret_cast<const uint8_t*>(why.data()));
+        AddText(replies, header, outcome.status().message());
         return;
     }
     switch (outcome->verdict) {
@@ -129,7 +130,7 @@ void Answer(int fd, const std::vector<ring::ChainSpec>& specs, std::vector<filte
             header.length = static_cast<uint32_t>(outcome->changed.size());
             break;
     }
-    SendBlocking(fd, header, outcome->changed.data());
+    replies.Add(&header, sizeof header, outcome->changed.data(), header.length);
 }
 
 }  // namespace
@@ -140,16 +141,20 @@ void Answer(int fd, const std::vector<ring::ChainSpec>& specs, std::vector<filte
     const std::string hello =
         chains.ok() ? std::string(kReady) : kErrorPrefix + chains.status().message();
     if (send(fd, hello.data(), hello.size(), MSG_NOSIGNAL) < 0 || !chains.ok()) _exit(1);
-    std::vector<uint8_t> buffer(MaxMessageBytes(options.max_item_bytes));
+    std::vector<uint8_t> buffer(
+        MaxMessageBytes(std::max(options.max_item_bytes, options.max_changed_bytes)));
     for (;;) {
         ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) _exit(0);  // the runtime closed the socket
-        if (static_cast<size_t>(n) < sizeof(WorkItemHeader)) _exit(2);
-        WorkItemHeader item;
-        std::memcpy(&item, buffer.data(), sizeof item);
-        if (item.length != static_cast<size_t>(n) - sizeof item) _exit(2);
-        Answer(fd, specs, *chains, item, {buffer.data() + sizeof item, item.length});
+        MessageBuilder replies;
+        Status walked = ForEachRecord<WorkItemHeader>(
+            std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)),
+            [&](const WorkItemHeader& item, std::span<const uint8_t> bytes) {
+                Answer(specs, *chains, item, bytes, replies);
+            });
+        if (!walked.ok()) _exit(2);
+        SendBlocking(fd, replies.Finish());
     }
 }
 
@@ -218,29 +223,38 @@ std::string ChainWorker::Reap() {
     return ended_;
 }
 
-Status ChainWorker::Send(const ring::FilterRequest& request) {
-    WorkItemHeader header{request.item_id, request.chain, static_cast<uint16_t>(request.source),
-                          static_cast<uint32_t>(request.bytes.size())};
-    return SendMessage(fd(), &header, sizeof header, request.bytes.data(), request.bytes.size());
+Status ChainWorker::Send(const std::vector<const ring::FilterRequest*>& batch) {
+    MessageBuilder message;
+    for (const ring::FilterRequest* request : batch) {
+        WorkItemHeader header{request->item_id, request->chain,
+                              static_cast<uint16_t>(request->source),
+                              static_cast<uint32_t>(request->bytes.size())};
+        message.Add(&header, sizeof header, request->bytes.data(), request->bytes.size());
+    }
+    return SendMessage(fd(), message.Finish());
 }
 
-Result<std::optional<WorkReply>> ChainWorker::Receive() {
+Result<std::vector<WorkReply>> ChainWorker::Receive() {
+    std::vector<WorkReply> replies;
     ssize_t n = recv(fd(), buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        return std::optional<WorkReply>();
-    }
-    if (n <= 0 || static_cast<size_t>(n) < sizeof(WorkVerdictHeader)) {
-        kill(pid_, SIGKILL);  // a short message is a broken worker too
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return replies;
+    Status walked = n <= 0
+                        ? Error(ErrorCode::kIo, "closed")
+                        : ForEachRecord<WorkVerdictHeader>(
+                              std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(n)),
+                              [&](const WorkVerdictHeader& header, std::span<const uint8_t> bytes) {
+                                  WorkReply reply;
+                                  reply.item_id = header.item_id;
+                                  reply.outcome = static_cast<WorkOutcome>(header.outcome);
+                                  reply.module = header.module;
+                                  reply.bytes.assign(bytes.begin(), bytes.end());
+                                  replies.push_back(std::move(reply));
+                              });
+    if (!walked.ok()) {
+        kill(pid_, SIGKILL);  // a malformed message is a broken worker too
         return Error(ErrorCode::kIo, "chain worker " + std::to_string(pid_) + " " + Reap());
     }
-    WorkVerdictHeader header;
-    std::memcpy(&header, buffer_.data(), sizeof header);
-    WorkReply reply;
-    reply.item_id = header.item_id;
-    reply.outcome = static_cast<WorkOutcome>(header.outcome);
-    reply.module = header.module;
-    reply.bytes.assign(buffer_.begin() + sizeof header, buffer_.begin() + n);
-    return std::optional<WorkReply>(std::move(reply));
+    return replies;
 }
 
 }  // namespace hvkit::filter_runtime

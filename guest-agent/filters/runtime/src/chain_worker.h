@@ -44,12 +44,14 @@ class ChainWorker {
     int fd() const { return socket_.get(); }
     pid_t pid() const { return pid_; }
 
-    // Hands (request) to the worker without blocking. kTooLarge: its socket
-    // is full, try later; kIo: it is gone.
-    Status Send(const filter_ring::FilterRequest& request);
-    // The next reply without blocking; nullopt when none is waiting. Once
-    // the worker is gone: kIo with how it ended ("killed by signal 11").
-    Result<std::optional<WorkReply>> Receive();
+    // Hands (batch) (at most kMaxBatchItems) to the worker as one message
+    // without blocking. kTooLarge: its socket is full, try later; kIo: it is
+    // gone.
+    Status Send(const std::vector<const filter_ring::FilterRequest*>& batch);
+    // The replies to the next answered batch, in order, without blocking;
+    // empty when none is waiting. Once the worker is gone (or it sent a
+    // malformed message): kIo with how it ended ("killed by signal 11").
+    Result<std::vector<WorkReply>> Receive();
 
   private:
     ChainWorker(pid_t pid, UniqueFd socket, size_t max_message)

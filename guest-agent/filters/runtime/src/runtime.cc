@@ -90,6 +90,7 @@ struct FilterRuntime::State {
     void DropExpired(Clock::time_point now);
     void FeedWorker(Clock::time_point now);
     void TakeReplies(Clock::time_point now);
+    void TakeReply(WorkReply reply);
     void Stage(ring::FilterVerdict verdict);
     void Publish();
     bool Sleep(int stop_fd, Clock::time_point now);
@@ -219,45 +220,63 @@ void FilterRuntime::State::DropExpired(Clock::time_point now) {
 void FilterRuntime::State::FeedWorker(Clock::time_point now) {
     DropExpired(now);
     while (worker && in_worker.size() < options.window && !waiting.empty()) {
-        Status sent = worker->Send(waiting.front().request);
+        // One batch: up to kMaxBatchItems, within the window, about
+        // kMaxBatchBytes (a larger single item goes alone).
+        std::vector<const ring::FilterRequest*> batch;
+        size_t bytes = 0;
+        for (const Held& held : waiting) {
+            if (batch.size() == kMaxBatchItems ||
+                in_worker.size() + batch.size() >= options.window) {
+                break;
+            }
+            if (!batch.empty() && bytes + held.request.bytes.size() > kMaxBatchBytes) break;
+            batch.push_back(&held.request);
+            bytes += held.request.bytes.size();
+        }
+        Status sent = worker->Send(batch);
         if (sent.code() == ErrorCode::kTooLarge) return;  // its socket is full: later
         if (!sent.ok()) {
             WorkerGone("chain worker " + std::to_string(worker->pid()) + ": " + sent.message(),
                        now);
             return;
         }
-        in_worker.push_back(waiting.front().request.item_id);
-        waiting.pop_front();
+        for (size_t i = 0; i < batch.size(); ++i) {
+            in_worker.push_back(waiting.front().request.item_id);
+            waiting.pop_front();
+        }
     }
 }
 
 void FilterRuntime::State::TakeReplies(Clock::time_point now) {
     while (worker) {
-        Result<std::optional<WorkReply>> received = worker->Receive();
+        Result<std::vector<WorkReply>> received = worker->Receive();
         if (!received.ok()) {
             WorkerGone(received.status().message(), now);
             return;
         }
-        if (!received->has_value()) return;
+        if (received->empty()) return;
         last_activity = now;
-        WorkReply& reply = **received;
-        // The worker answers in order; anything else is dropped from the window too.
-        auto it = std::find(in_worker.begin(), in_worker.end(), reply.item_id);
-        if (it == in_worker.end()) continue;  // not an item it holds: ignore
-        in_worker.erase(it);
-        if (reply.outcome == WorkOutcome::kUndecided) {
-            ++stats.undecided;
-            last_problem = "chain error: " + std::string(reply.bytes.begin(), reply.bytes.end());
-            if (stats.undecided <= 10 || stats.undecided % 1000 == 0) Log(last_problem);
-            continue;
-        }
-        ring::FilterVerdict verdict;
-        verdict.item_id = reply.item_id;
-        verdict.verdict = static_cast<ring::Verdict>(reply.outcome);
-        verdict.module = reply.module;
-        if (reply.outcome == WorkOutcome::kChanged) verdict.changed_bytes = std::move(reply.bytes);
-        Stage(std::move(verdict));
+        for (WorkReply& reply : *received) TakeReply(std::move(reply));
     }
+}
+
+void FilterRuntime::State::TakeReply(WorkReply reply) {
+    // The worker answers in order; an id it does not hold is ignored.
+    auto it = std::find(in_worker.begin(), in_worker.end(), reply.item_id);
+    if (it == in_worker.end()) return;
+    in_worker.erase(it);
+    if (reply.outcome == WorkOutcome::kUndecided) {
+        ++stats.undecided;
+        last_problem = "chain error: " + std::string(reply.bytes.begin(), reply.bytes.end());
+        if (stats.undecided <= 10 || stats.undecided % 1000 == 0) Log(last_problem);
+        return;
+    }
+    ring::FilterVerdict verdict;
+    verdict.item_id = reply.item_id;
+    verdict.verdict = static_cast<ring::Verdict>(reply.outcome);
+    verdict.module = reply.module;
+    if (reply.outcome == WorkOutcome::kChanged) verdict.changed_bytes = std::move(reply.bytes);
+    Stage(std::move(verdict));
 }
 
 void FilterRuntime::State::Stage(ring::FilterVerdict verdict) {
@@ -316,10 +335,15 @@ void FilterRuntime::State::Publish() {
 bool FilterRuntime::State::Sleep(int stop_fd, Clock::time_point now) {
     int timeout = static_cast<int>(options.idle_check.count());
     if (region && now - last_activity < options.busy_poll) {
-        // Busy: look again soon, without a doorbell or an interrupt.
-        pollfd stop{stop_fd, POLLIN, 0};
-        if (poll(&stop, 1, 0) > 0) return false;
-        sched_yield();
+        // Busy: look again soon, without a doorbell or an interrupt. While
+        // the worker holds items, wait for its replies (so it gets the CPU);
+        // otherwise yield and look at the request ring again.
+        pollfd fds[2] = {{stop_fd, POLLIN, 0}, {worker ? worker->fd() : -1, POLLIN, 0}};
+        const bool worker_busy = worker && !in_worker.empty();
+        if (poll(fds, worker_busy ? 2 : 1, worker_busy ? 1 : 0) > 0 && fds[0].revents != 0) {
+            return false;
+        }
+        if (!worker_busy) sched_yield();
         return true;
     }
     if (!region) {

@@ -2,14 +2,23 @@
 // SOCK_SEQPACKET datagram (so a message is never split or merged):
 //
 //   worker -> runtime, once:  the hello: "ready", or "error: <why>"
-//   runtime -> worker:        WorkItemHeader + the item's bytes
-//   worker -> runtime:        WorkVerdictHeader + changed bytes (kChanged)
-//                             or the chain's error text (kUndecided)
+//   runtime -> worker:        a batch: uint32_t count, then per item
+//                             WorkItemHeader + the item's bytes
+//   worker -> runtime:        the batch's answers, in order: uint32_t count,
+//                             then per item WorkVerdictHeader + changed
+//                             bytes (kChanged) or the chain's error text
+//                             (kUndecided)
+//
+// Batches keep the system calls and context switches per item low: in a
+// nested guest each switch between the two processes is dear.
 //
 // Both ends are the same binary, so the headers are plain structs.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,15 +57,67 @@ struct WorkReply {
     std::vector<uint8_t> bytes;  // changed bytes, or the error text
 };
 
-// The largest datagram either side sends: an item or a change of at most
-// (max_item_bytes) plus its header.
+// A batch holds at most this many items, and more than kMaxBatchBytes of
+// item bytes only when its single item is that large.
+constexpr size_t kMaxBatchItems = 64;
+constexpr size_t kMaxBatchBytes = 1 << 20;
+
+// The largest datagram either side sends: a batch, or one item or change of
+// at most (max_item_bytes) with its headers.
 inline size_t MaxMessageBytes(size_t max_item_bytes) {
-    return max_item_bytes + sizeof(WorkVerdictHeader);
+    return sizeof(uint32_t) + std::max(max_item_bytes, kMaxBatchBytes) +
+           kMaxBatchItems * sizeof(WorkVerdictHeader);
 }
 
-// Sends (header) and (bytes) as one datagram on (fd). kTooLarge when the
-// socket is full (non-blocking); kIo otherwise.
-Status SendMessage(int fd, const void* header, size_t header_size, const uint8_t* bytes,
-                   size_t length);
+// A datagram being built: the count, then records.
+class MessageBuilder {
+  public:
+    MessageBuilder() { bytes_.resize(sizeof(uint32_t)); }
+    void Add(const void* header, size_t header_size, const uint8_t* data, size_t length);
+    uint32_t count() const { return count_; }
+    size_t size() const { return bytes_.size(); }
+    // The datagram, its count filled in.
+    const std::vector<uint8_t>& Finish();
+
+  private:
+    std::vector<uint8_t> bytes_;
+    uint32_t count_ = 0;
+};
+
+// Sends (message) as one datagram on (fd) without blocking. kTooLarge when
+// the socket is full; kIo otherwise.
+Status SendMessage(int fd, const std::vector<uint8_t>& message);
+
+// Walks a received datagram's records: (header_size) bytes of header whose
+// last uint32_t field is the record's byte length, then the bytes. kMalformed
+// when the count or a length does not fit the datagram.
+template <typename Header, typename Visit>
+Status ForEachRecord(std::span<const uint8_t> message, Visit visit) {
+    if (message.size() < sizeof(uint32_t)) {
+        return Error(ErrorCode::kMalformed, "chain worker message: shorter than its count");
+    }
+    uint32_t count;
+    std::memcpy(&count, message.data(), sizeof count);
+    size_t at = sizeof count;
+    for (uint32_t i = 0; i < count; ++i) {
+        Header header;
+        if (message.size() - at < sizeof header) {
+            return Error(ErrorCode::kMalformed,
+                         "chain worker message: record " + std::to_string(i) + " is cut short");
+        }
+        std::memcpy(&header, message.data() + at, sizeof header);
+        at += sizeof header;
+        if (message.size() - at < header.length) {
+            return Error(ErrorCode::kMalformed, "chain worker message: record " +
+                                                    std::to_string(i) + "'s bytes are cut short");
+        }
+        visit(header, message.subspan(at, header.length));
+        at += header.length;
+    }
+    if (at != message.size()) {
+        return Error(ErrorCode::kMalformed, "chain worker message: bytes after its records");
+    }
+    return Status::Ok();
+}
 
 }  // namespace hvkit::filter_runtime

@@ -30,7 +30,7 @@ struct RuntimeOptions {
     // the CPU between looks) this long before arming the doorbell and
     // sleeping: under load the host's requests are then found without an
     // interrupt, whose delivery, EOI and INTx unmasking cost VM exits.
-    std::chrono::microseconds busy_poll{2000};
+    std::chrono::microseconds busy_poll{20000};
 };
 
 struct RuntimeStats {
