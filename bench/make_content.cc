@@ -12,22 +12,11 @@
 #include "hvkit/fs.h"
 #include "hvkit/json.h"
 
+#include "bench_random.h"
+
 namespace {
 
-// xorshift64*: fast enough that generation is not the slow part.
-class Random {
-  public:
-    explicit Random(uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ull + 1) {}
-    uint64_t Next() {
-        s_ ^= s_ >> 12;
-        s_ ^= s_ << 25;
-        s_ ^= s_ >> 27;
-        return s_ * 0x2545F4914F6CDD1Dull;
-    }
-
-  private:
-    uint64_t s_;
-};
+using hvkit::bench::Random;
 
 std::string Incompressible(size_t n, uint64_t seed) {
     Random rng(seed);

@@ -24,6 +24,8 @@
 #include "hvkit/fs.h"
 #include "hvkit/json.h"
 
+#include "bench_random.h"
+
 namespace hvkit::bench {
 namespace {
 
@@ -31,21 +33,6 @@ constexpr const char* kTool = "bench_make_scan_files";
 constexpr const char* kUsage =
     "usage: bench_make_scan_files --dir D --files N --size BYTES [--signature-every K "
     "--signature STRING]";
-
-// xorshift64*: the fixed generator the contents come from.
-class Random {
-  public:
-    explicit Random(uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ull + 1) {}
-    uint64_t Next() {
-        s_ ^= s_ >> 12;
-        s_ ^= s_ << 25;
-        s_ ^= s_ >> 27;
-        return s_ * 0x2545F4914F6CDD1Dull;
-    }
-
-  private:
-    uint64_t s_;
-};
 
 struct ScanFilesOptions {
     std::string dir;

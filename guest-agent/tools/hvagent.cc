@@ -1,7 +1,10 @@
-// hvagent: the guest agent's long-running services. One so far:
+// hvagent: the guest agent's services.
 //
 //   hvagent filters [--device PCI_ADDRESS] [--modules DIR]... [--status FILE]
 //                   [--busy-poll-us N]
+//   hvagent scan --chain CHAIN.json [--modules DIR]... [--network] FILE...
+//
+// `scan` is in hvagent_scan.cc.
 //
 // serves the VM's filter rings (hvmm --filter-rings): attaches to the region
 // hvfilterd formatted, runs each item through the module chain the host
@@ -19,30 +22,44 @@
 
 #include <cstdio>
 
-#include "hvkit/cli_args.h"
+#include "hvagent_commands.h"
 #include "hvkit/filter_runtime/runtime.h"
 
-namespace {
+namespace hvkit::agent_tool {
 
-using namespace hvkit;
+namespace {
 
 constexpr int kExitNoDevice = 3;
 constexpr const char* kUsage =
     "usage: hvagent filters [--device PCI_ADDRESS] [--modules DIR]... [--status FILE]\n"
-    "                       [--busy-poll-us N]\n";
+    "                       [--busy-poll-us N]\n"
+    "       hvagent scan --chain CHAIN.json [--modules DIR]... [--network] FILE...\n";
+
+}  // namespace
+
+std::vector<std::string> ModuleDirs(const cli::Args& args) {
+    std::vector<std::string> dirs = args.All("--modules");
+    if (dirs.empty()) dirs = {"/opt/hvkit/current/filters", "/hvkit/lib/filters"};
+    return dirs;
+}
+
+int Usage(const std::string& command, const std::string& message) {
+    std::fprintf(stderr, "hvagent %s: %s\n%s", command.c_str(), message.c_str(), kUsage);
+    return 2;
+}
+
+int Fail(const std::string& command, const std::string& message) {
+    std::fprintf(stderr, "hvagent %s: %s\n", command.c_str(), message.c_str());
+    return 1;
+}
 
 int RunFilters(const cli::Args& args) {
     filter_runtime::RuntimeOptions options;
-    options.module_dirs = args.All("--modules");
-    if (options.module_dirs.empty()) {
-        options.module_dirs = {"/opt/hvkit/current/filters", "/hvkit/lib/filters"};
-    }
+    options.module_dirs = ModuleDirs(args);
     auto status = args.One("--status");
     auto device_address = args.One("--device");
     if (!status.ok() || !device_address.ok()) {
-        std::fprintf(stderr, "hvagent filters: %s\n%s",
-                     (!status.ok() ? status : device_address).status().message().c_str(), kUsage);
-        return 2;
+        return Usage("filters", (!status.ok() ? status : device_address).status().message());
     }
     if (*status) options.status_path = **status;
     auto busy_poll = args.One("--busy-poll-us");
@@ -53,10 +70,7 @@ int RunFilters(const cli::Args& args) {
     }
     if (*busy_poll) {
         auto us = cli::ParseInteger("--busy-poll-us", **busy_poll, 0, 1000000);
-        if (!us.ok()) {
-            std::fprintf(stderr, "hvagent filters: %s\n%s", us.status().message().c_str(), kUsage);
-            return 2;
-        }
+        if (!us.ok()) return Usage("filters", us.status().message());
         options.busy_poll = std::chrono::microseconds(*us);
     }
 
@@ -84,22 +98,28 @@ int RunFilters(const cli::Args& args) {
     return 0;
 }
 
-}  // namespace
+}  // namespace hvkit::agent_tool
 
 int main(int argc, char** argv) {
-    if (argc < 2 || std::string(argv[1]) != "filters") {
-        std::fprintf(
-            stderr, "hvagent: %s\n%s",
-            argc < 2 ? "no command" : ("unknown command '" + std::string(argv[1]) + "'").c_str(),
-            kUsage);
-        return 2;
+    using namespace hvkit;
+    const std::string command = argc < 2 ? "" : argv[1];
+    cli::CommandSpec spec;
+    int (*run)(const cli::Args&) = nullptr;
+    if (command == "filters") {
+        spec = {.value_options = {"--device", "--modules", "--status", "--busy-poll-us"}};
+        run = agent_tool::RunFilters;
+    } else if (command == "scan") {
+        spec = {.value_options = {"--chain", "--modules"},
+                .flags = {"--network"},
+                .positional = 1,
+                .more_positional = true};
+        run = agent_tool::RunScan;
+    } else {
+        return agent_tool::Usage(command.empty() ? "" : command,
+                                 command.empty() ? "no command" : "unknown command");
     }
-    auto args =
-        cli::ParseArgs(std::vector<std::string>(argv + 2, argv + argc),
-                       {.value_options = {"--device", "--modules", "--status", "--busy-poll-us"}});
-    if (!args.ok()) {
-        std::fprintf(stderr, "hvagent filters: %s\n%s", args.status().message().c_str(), kUsage);
-        return 2;
-    }
-    return RunFilters(*args);
+    std::vector<std::string> words(argv + 2, argv + argc);
+    auto args = cli::ParseArgs(words, spec);
+    if (!args.ok()) return agent_tool::Usage(command, args.status().message());
+    return run(*args);
 }

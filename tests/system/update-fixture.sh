@@ -52,8 +52,11 @@ update_fixture_begin() {
 
 # update_fixture_release VERSION KEY NAME [HVMM]: builds release VERSION
 # (hvmm-next, or HVMM stripped when given; pad.bin if there is one; a guest
-# extension, guest/bin/hello, that says "hello from VERSION") signed by KEY
-# as NAME and adds it to the repository.
+# extension, guest/bin/hello, that says "hello from VERSION"; filter modules
+# as guest extensions: filters/redact.so, the build's, and
+# filters/update.sigs with the signature release-VERSION, pattern
+# "HVKIT-RELEASE-VERSION") signed by KEY as NAME and adds it to the
+# repository.
 update_fixture_release() {
     local version=$1 key=$2 name=$3 pad="" hvmm=src/hvmm
     if [ -n "${4:-}" ]; then
@@ -63,6 +66,9 @@ update_fixture_release() {
     fi
     printf '#!/bin/sh\necho hello from %s\n' "$version" >"$W/src/hello-$version"
     chmod 0755 "$W/src/hello-$version"
+    printf 'release-%s: "HVKIT-RELEASE-%s"\n' "$version" "$version" >"$W/src/update-$version.sigs"
+    [ -f "$W/src/redact.so" ] || strip -o "$W/src/redact.so" "$HVKIT_BUILD_DIR/filter-modules/redact.so" ||
+        fail "no $HVKIT_BUILD_DIR/filter-modules/redact.so (build the tree first)"
     [ ! -f "$W/src/pad.bin" ] ||
         pad=',
   {"component": "hypervisor", "source": "src/pad.bin", "path": "hypervisor/share/pad.bin", "mode": "0644"}'
@@ -70,7 +76,9 @@ update_fixture_release() {
 {"name": "hvkit", "version": "$version", "min_installed_version": "0.0.1",
  "files": [
   {"component": "hypervisor", "source": "$hvmm", "path": "hypervisor/bin/hvmm", "mode": "0755"},
-  {"component": "guest-extension", "source": "src/hello-$version", "path": "guest/bin/hello", "mode": "0755"}$pad]}
+  {"component": "guest-extension", "source": "src/hello-$version", "path": "guest/bin/hello", "mode": "0755"},
+  {"component": "filter-module", "source": "src/redact.so", "path": "filters/redact.so", "mode": "0644"},
+  {"component": "filter-module", "source": "src/update-$version.sigs", "path": "filters/update.sigs", "mode": "0644"}$pad]}
 JSON
     "$HVPKG" build "$W/recipe-$version.json" --key "$key" --out "$W/data/hvkit/packages/$name" >/dev/null ||
         fail "hvpkg build of $version failed"

@@ -64,10 +64,12 @@ Result<Args> ParseArgs(const std::vector<std::string>& argv, const CommandSpec& 
             return Error(ErrorCode::kInvalidArgument, "unknown option " + name);
         }
     }
-    if (args.positional.size() != spec.positional) {
-        return Error(ErrorCode::kInvalidArgument, "expected " + std::to_string(spec.positional) +
-                                                      " argument(s), got " +
-                                                      std::to_string(args.positional.size()));
+    if (args.positional.size() < spec.positional ||
+        (args.positional.size() > spec.positional && !spec.more_positional)) {
+        return Error(ErrorCode::kInvalidArgument,
+                     std::string("expected ") + (spec.more_positional ? "at least " : "") +
+                         std::to_string(spec.positional) + " argument(s), got " +
+                         std::to_string(args.positional.size()));
     }
     return args;
 }

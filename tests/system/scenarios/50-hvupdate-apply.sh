@@ -7,8 +7,10 @@
 # network (virtio-net on a TAP), verifies it, hands the hypervisor's part to
 # hvmm over hvchan, installs the extension on its disk and commits. Then: the
 # host's committed release is 0.1.1, `hvmm --version` says so, the guest's
-# disk has the extension and the history, and the next start — hvmm from the
-# store's `current` — is 0.1.1, as the guest reads over hvchan.
+# disk has the extension and the history, the release's filter modules
+# (redact.so, a signature file) decide a sample through `hvagent scan` from
+# the installed extension, and the next start — hvmm from the store's
+# `current` — is 0.1.1, as the guest reads over hvchan.
 set -euo pipefail
 source "$(dirname "$0")/../guest-boot.sh"
 source "$(dirname "$0")/../update-fixture.sh"
@@ -27,6 +29,12 @@ grep -q 'apply: 0.1.0 -> 0.1.1' "$serial.txt" || fail "hvupdate did not report 0
 grep -q 'hvupdate-hook: extension says: hello from 0.1.1' "$serial.txt" ||
     fail "the guest extension of 0.1.1 is not installed"
 grep -q '"state": *"committed"' "$serial.txt" || fail "hvupdate history shows no committed transaction"
+# The release's filter modules arrived as guest extensions and the module
+# runtime uses them: redact.so from the extension, update.sigs's signature.
+grep -qx 'hvupdate-filters: module redact: /data/ext/current/filters/redact.so' "$serial.txt" ||
+    fail "the guest did not load redact.so from the installed extension"
+grep -qx 'hvupdate-filters: /tmp/filter-sample: drop by signature (signature release-0.1.1)' "$serial.txt" ||
+    fail "the extension's signature file (release-0.1.1) did not decide the sample"
 
 # The host: committed 0.1.1, and `hvmm --version` says so.
 echo "== host: after the guest's apply"

@@ -19,6 +19,7 @@ struct CommandSpec {
     std::set<std::string> value_options{};  // "--key"; each may repeat
     std::set<std::string> flags{};          // "--json"; each may repeat
     size_t positional = 0;                  // exact number of positional arguments
+    bool more_positional = false;           // positional is the least number, not the exact one
 };
 
 struct Args {

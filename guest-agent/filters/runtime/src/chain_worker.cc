@@ -13,7 +13,7 @@
 #include <cstring>
 
 #include "hvkit/filter_chain.h"
-#include "hvkit/loaded_module.h"
+#include "hvkit/filter_runtime/chain_builder.h"
 
 namespace hvkit::filter_runtime {
 
@@ -48,31 +48,13 @@ std::string DescribeExit(int status) {
 
 // --- the worker's side ---
 
-Result<std::string> FindModule(const std::string& name, const std::vector<std::string>& dirs) {
-    std::string searched;
-    for (const std::string& dir : dirs) {
-        std::string path = dir + "/" + name + ".so";
-        if (access(path.c_str(), R_OK) == 0) return path;
-        searched += (searched.empty() ? "" : ", ") + dir;
-    }
-    return Error(ErrorCode::kNotFound, "no module " + name + ".so in " +
-                                           (searched.empty() ? "(no module directory)" : searched));
-}
-
 Result<std::vector<filters::Chain>> BuildChains(const std::vector<ring::ChainSpec>& specs,
                                                 const WorkerOptions& options) {
     filters::ChainLimits limits;
     limits.max_changed_bytes = std::max(options.max_changed_bytes, options.max_item_bytes);
     std::vector<filters::Chain> chains;
     for (const ring::ChainSpec& spec : specs) {
-        filters::Chain chain(limits);
-        for (const ring::ChainModule& step : spec.modules) {
-            HVKIT_ASSIGN_OR_RETURN(std::string path, FindModule(step.module, options.module_dirs));
-            HVKIT_ASSIGN_OR_RETURN(auto module, filters::LoadedModule::Open(path));
-            HVKIT_ASSIGN_OR_RETURN(
-                auto instance, filters::ModuleInstance::Create(module, DumpJson(step.params, 0)));
-            chain.Append(std::move(instance));
-        }
+        HVKIT_ASSIGN_OR_RETURN(filters::Chain chain, BuildChain(spec, options.module_dirs, limits));
         chains.push_back(std::move(chain));
     }
     return chains;
