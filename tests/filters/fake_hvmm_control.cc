@@ -38,12 +38,15 @@ FakeHvmmControl::~FakeHvmmControl() {
 }
 
 void FakeHvmmControl::Serve() {
+    std::vector<UniqueFd> clients;  // open until the fake ends, as hvmm keeps them
     for (;;) {
         pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
         if (poll(fds, 2, -1) < 0) continue;
         if (fds[1].revents != 0) return;
         UniqueFd client(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-        if (client.valid()) Answer(client.get());
+        if (!client.valid()) continue;
+        Answer(client.get());
+        clients.push_back(std::move(client));
     }
 }
 

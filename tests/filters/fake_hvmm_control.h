@@ -1,7 +1,9 @@
 // A stand-in for hvmm's control socket as hvfilterd sees it: it answers
 // {"cmd":"filter-attach"} with a one-line JSON response and, by SCM_RIGHTS,
 // the filter region's memfd, doorbell eventfd and interrupt eventfd. It
-// keeps its own copies of all three, which the tests' "guest" uses.
+// keeps its own copies of all three, which the tests' "guest" uses. Like
+// hvmm it keeps each connection open until it ends: destroying the fake is
+// hvmm exiting.
 #pragma once
 
 #include <atomic>
@@ -25,7 +27,8 @@ enum class AttachReply {
 class FakeHvmmControl {
   public:
     // Creates the region memfd of (region_size) bytes and the two eventfds,
-    // and serves (socket_path) on a thread until destroyed.
+    // and serves (socket_path) on a thread until destroyed, when it closes
+    // every connection.
     FakeHvmmControl(std::string socket_path, uint64_t region_size,
                     AttachReply reply = AttachReply::kGood);
     ~FakeHvmmControl();

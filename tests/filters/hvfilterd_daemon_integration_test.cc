@@ -374,6 +374,48 @@ TEST_F(DaemonIntegration, TheGuestKilledMidStreamThenARestartedGuestTakesOver) {
     EXPECT_EQ(received_[9001][0], "a ****** for the new guest");
 }
 
+// hvmm exits (the fake ends, closing the control connection hvfilterd kept):
+// the pending items go by on_guest_absent at once, without waiting for their
+// deadlines, and hvfilterd attaches to the next hvmm on the same socket.
+// The guest is paused first, so nothing it answers races the exit.
+TEST_F(DaemonIntegration, TheVmGoesAwayThenTheNextOneIsAttached) {
+    ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
+    ASSERT_NO_FATAL_FAILURE(OpenReceivers());
+    ASSERT_NO_FATAL_FAILURE(StartDaemon());
+    ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
+    ASSERT_TRUE(GuestAttaches(1)) << Log();
+
+    guest_->Pause();
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(sender_->SendTo(9001, "pending " + std::to_string(i)), 0);
+        ASSERT_EQ(sender_->SendTo(8000, "pending " + std::to_string(i)), 0);
+    }
+    // At once: the deadline is 300 ms.
+    guest_.reset();
+    hvmm_.reset();
+    ASSERT_TRUE(WaitFor([&] {
+        Json s = Stats();
+        return received_[8000].size() == 3 && Counter(s, "closed", "pending") == 0;
+    })) << Log();
+    // Most, on a loaded machine maybe not all, went by on_guest_absent
+    // before their deadline; each went by a policy exactly once.
+    Json s = Stats();
+    EXPECT_GE(Counter(s, "closed", "guest_absent"), 1) << Log();
+    EXPECT_EQ(Counter(s, "closed", "guest_absent") + Counter(s, "closed", "timed_out"), 3);
+    EXPECT_EQ(Counter(s, "closed", "failed_closed"), 3);
+    EXPECT_EQ(Counter(s, "open", "failed_open"), 3);
+    EXPECT_TRUE(received_[9001].empty()) << "fail-closed";
+    EXPECT_NE(Log().find("hvmm closed the control connection"), std::string::npos) << Log();
+    EXPECT_FALSE(Attached());
+
+    ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
+    ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
+    ASSERT_TRUE(GuestAttaches(1)) << Log();
+    ASSERT_EQ(sender_->SendTo(9001, "to the next vm"), 0);
+    ASSERT_TRUE(WaitFor([&] { return received_[9001].size() == 1; })) << Log();
+    EXPECT_EQ(received_[9001][0], "to the next vm");
+}
+
 TEST(HvfilterdCheck, MalformedConfigIsRefusedWithFileAndLine) {
     Result<std::string> dir = MakeTempDirectory("/tmp", "hvfilterd-check-");
     ASSERT_TRUE(dir.ok());

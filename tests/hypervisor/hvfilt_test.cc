@@ -16,6 +16,7 @@
 #include "control/control.h"
 #include "fake_control_target.h"
 #include "hvfilt/hvfilt.h"
+#include "hvkit/filter_ring_abi.h"
 
 namespace hvkit::hvmm {
 namespace {
@@ -101,7 +102,7 @@ TEST_F(Hvfilt, ConfigSpaceDeclaresTheBarsAndIntxPinA) {
 TEST_F(Hvfilt, RegistersReportSizeAbiAndMagic) {
     EXPECT_EQ(Reg(HVFILT_REG_REGION_SIZE_LO), kRegion);
     EXPECT_EQ(Reg(HVFILT_REG_REGION_SIZE_HI), 0u);
-    EXPECT_EQ(Reg(HVFILT_REG_ABI_VERSION), 0x00000001u);  // 0.1
+    EXPECT_EQ(Reg(HVFILT_REG_ABI_VERSION), HVFILTER_ABI_MAJOR << 16 | HVFILTER_ABI_MINOR);
     EXPECT_EQ(Reg(HVFILT_REG_MAGIC), HVFILT_MAGIC);
     EXPECT_EQ(Reg(0x800), 0xffffffffu);
     EXPECT_EQ(dev->counters().bad_register_accesses, 1u);

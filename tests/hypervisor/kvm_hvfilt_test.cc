@@ -10,6 +10,7 @@
 
 #include "control/control.h"
 #include "hvfilt/hvfilt.h"
+#include "hvkit/filter_ring_abi.h"
 #include "hvkit/fs.h"
 #include "hvmm.h"
 
@@ -65,7 +66,7 @@ TEST_F(KvmHvfilt, GuestWritesReachTheMemfdAndKicksReachTheEventfdInTheKernel) {
     EXPECT_EQ(r[4 / 4] & (kRegion - 1) & ~0xfu, 0u) << "BAR0 aligned to its size";
     EXPECT_EQ(r[12 / 4], HVFILT_MAGIC);
     EXPECT_EQ(r[16 / 4], kRegion);
-    EXPECT_EQ(r[20 / 4], 0x00000001u) << "ring ABI 0.1";
+    EXPECT_EQ(r[20 / 4], HVFILTER_ABI_MAJOR << 16 | HVFILTER_ABI_MINOR) << "the ring ABI";
     EXPECT_EQ(r[24 / 4], 0x5au) << "the guest reads its byte back from BAR0";
     EXPECT_FALSE(r[28 / 4] & (uint32_t{pci::kStatusInterrupt} << 16)) << "no interrupt pending";
 

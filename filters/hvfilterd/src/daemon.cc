@@ -150,10 +150,14 @@ Status Daemon::Run() {
         if (stats_) fds.push_back({stats_->fd(), POLLIN, 0});
         int timeout = PollTimeout(more_verdicts);
         if (link_.Attached()) fds.push_back({link_.doorbell_fd(), POLLIN, 0});
+        if (link_.control_fd() >= 0) fds.push_back({link_.control_fd(), POLLIN, 0});
         if (poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) {
             return Error(ErrorCode::kIo, std::string("poll: ") + strerror(errno));
         }
         bool go_on = HandleReady(fds);
+        for (const pollfd& p : fds) {
+            if (p.fd == link_.control_fd() && p.revents != 0) link_.OnControlReadable();
+        }
         NoticeDetach();
         more_verdicts = link_.Attached() && link_.DeliverVerdicts(dispatcher_, kVerdictBatch);
         NoticeDetach();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,6 +167,18 @@ bool RingGuestLink::Attached() const {
 
 int RingGuestLink::doorbell_fd() const {
     return mapping_ ? mapping_->fds.doorbell.get() : -1;
+}
+
+int RingGuestLink::control_fd() const {
+    return mapping_ ? mapping_->fds.control.get() : -1;
+}
+
+void RingGuestLink::OnControlReadable() {
+    if (!mapping_ || !mapping_->fds.control.valid()) return;
+    char stray[256];
+    ssize_t n = recv(mapping_->fds.control.get(), stray, sizeof stray, MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) return;
+    Detach("hvmm closed the control connection (hvmm exited; the VM is gone)");
 }
 
 void RingGuestLink::Break(const std::string& message) {

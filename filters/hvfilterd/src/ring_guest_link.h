@@ -41,6 +41,10 @@ struct RegionFds {
     UniqueFd doorbell;   // eventfd: the guest kicks the host (verdicts)
     UniqueFd interrupt;  // eventfd: the host kicks the guest (requests)
     uint64_t region_size = 0;
+    // The control-socket connection the fds came over, kept open: hvmm
+    // closes it only by exiting, so its end says the VM is gone. May be
+    // invalid (tests that attach without one).
+    UniqueFd control;
 };
 
 // The link's own counters, beside the dispatcher's.
@@ -84,6 +88,13 @@ class RingGuestLink final : public GuestLink {
     // The eventfd the guest kicks when it publishes verdicts; -1 when
     // detached. Poll it for POLLIN.
     int doorbell_fd() const;
+
+    // The control connection (RegionFds::control); -1 when detached or
+    // there is none. Poll it for POLLIN: hvmm never writes to it unasked.
+    int control_fd() const;
+    // Reads what made control_fd() readable: the end of the connection (hvmm
+    // exited, the VM is gone) detaches the link; stray bytes are dropped.
+    void OnControlReadable();
 
     // Clears the doorbell, then hands up to (max) verdicts to (dispatcher).
     // -> true when more may be waiting (call again before sleeping). A

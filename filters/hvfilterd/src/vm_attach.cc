@@ -164,6 +164,7 @@ Result<RegionFds> AttachToVm(const std::string& control_socket, std::chrono::mil
     out.doorbell = std::move(fds[1]);
     out.interrupt = std::move(fds[2]);
     out.region_size = region_size;
+    out.control = std::move(sock);  // kept: its end is hvmm's exit
     return out;
 }
 

@@ -13,7 +13,8 @@
 # arrives rewritten; a file with a test signature cannot be opened, others
 # can; a module crash costs only its item (policy) and the worker comes
 # back; hvmm killed mid-stream: every pending item answered by policy
-# within its deadline, no host process hangs, the counters add up; a
+# within its deadline, no host process hangs, the counters add up; a new
+# hvmm on the same control socket is attached to and filters again; a
 # malformed configuration refused with file, line and key; hvfilterd's
 # table gone after SIGTERM.
 set -euo pipefail
@@ -80,5 +81,13 @@ echo "module crash: the item went by policy, a new worker answers"
 # --- hvmm killed mid-stream: every pending item answered by policy.
 kill_vm_mid_stream 40
 check_nothing_pending_and_counters_add_up
+
+# --- A new hvmm on the same control socket: hvfilterd attaches to it.
+restart_filter_vm "$HVKIT_SCENARIO_DIR/hvmm-serial-2.log"
+before=$(received_count)
+send_udp 9001 "a secret for the next vm"
+wait_until 60 "a packet through the next VM's guest" received_count $((before + 1))
+check_received $((before + 1)) "9001 a ****** for the next vm"
+echo "the next hvmm: hvfilterd attached to it, its guest filters again"
 stop_hvfilterd
 echo "PASS"

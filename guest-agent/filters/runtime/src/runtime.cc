@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <optional>
 
@@ -73,6 +74,7 @@ struct FilterRuntime::State {
     Clock::time_point next_status{};
     std::string written_status;
     Clock::time_point last_activity{};  // the last request taken or reply received
+    std::string poll_error;             // why the loop could not go on, if it failed
 
     void Log(const std::string& message) {
         std::fprintf(stderr, "hvagent filters: %s\n", message.c_str());
@@ -143,7 +145,14 @@ void FilterRuntime::State::TryAttach(Clock::time_point now) {
 }
 
 void FilterRuntime::State::Detach(const std::string& why, bool refuse_format) {
-    if (refuse_format) refused_format = region->format_id;
+    if (refuse_format) {
+        // The host broke a ring rule: ask it for a fresh format (one it
+        // formats again works; a host that keeps breaking them keeps losing
+        // its items to its own policies).
+        refused_format = region->format_id;
+        ring::RequestReset(*region);
+        device->Kick();
+    }
     Problem("detached: " + why);
     worker.reset();
     requests.reset();
@@ -180,12 +189,12 @@ void FilterRuntime::State::EnsureWorker(Clock::time_point now) {
 void FilterRuntime::State::WorkerGone(const std::string& why, Clock::time_point now) {
     ++stats.worker_failures;
     stats.abandoned += in_worker.size();
+    if (now - worker_started > kHealthyWorker) backoff = kFirstBackoff;
     Problem(why + "; " + std::to_string(in_worker.size()) +
             " items it held are left to the host's policy; a new worker in " +
             std::to_string(backoff.count()) + " ms");
     in_worker.clear();
     worker.reset();
-    if (now - worker_started > kHealthyWorker) backoff = kFirstBackoff;
     worker_due = now + backoff;
     backoff = std::min(backoff * 2, kMaxBackoff);
 }
@@ -368,7 +377,10 @@ bool FilterRuntime::State::Sleep(int stop_fd, Clock::time_point now) {
     pollfd fds[3] = {{stop_fd, POLLIN, 0},
                      {device->interrupt_fd(), POLLIN, 0},
                      {worker ? worker->fd() : -1, POLLIN, 0}};
-    if (poll(fds, 3, timeout) < 0 && errno != EINTR) return false;
+    if (poll(fds, 3, timeout) < 0 && errno != EINTR) {
+        poll_error = std::string("poll: ") + strerror(errno);
+        return false;
+    }
     if (fds[0].revents != 0) return false;
     if (fds[1].revents & POLLIN) device->TakeInterrupt();
     return true;
@@ -388,6 +400,12 @@ Json FilterRuntime::State::StatsJson() const {
     out["worker_failures"] = stats.worker_failures;
     out["abandoned"] = stats.abandoned;
     out["attached"] = region.has_value();
+    char format[24] = "";
+    if (region) {
+        std::snprintf(format, sizeof format, "%016llx",
+                      static_cast<unsigned long long>(region->format_id));
+    }
+    out["format_id"] = std::string(format);
     out["chains"] = static_cast<uint64_t>(chains.size());
     out["worker_pid"] = worker ? static_cast<int64_t>(worker->pid()) : int64_t{0};
     out["last_problem"] = last_problem;
@@ -435,6 +453,7 @@ Status FilterRuntime::Run(int stop_fd) {
         if (!s.Sleep(stop_fd, now)) break;
     }
     s.WriteStatus(Clock::now(), true);
+    if (!s.poll_error.empty()) return Error(ErrorCode::kIo, "hvagent filters: " + s.poll_error);
     return Status::Ok();
 }
 

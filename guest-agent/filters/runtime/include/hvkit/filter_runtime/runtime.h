@@ -35,7 +35,7 @@ struct RuntimeOptions {
 
 struct RuntimeStats {
     uint64_t attaches = 0;         // formats attached to
-    uint64_t refused_formats = 0;  // regions or chain tables refused
+    uint64_t refused_formats = 0;  // formats not served: their chain table was refused
     uint64_t requests = 0;         // requests taken off the ring
     uint64_t expired = 0;  // dropped unsent: their budget passed (the host's policy decided)
     uint64_t passed = 0, dropped = 0, changed = 0;  // verdicts published
