@@ -140,6 +140,15 @@ class DaemonIntegration : public ::testing::Test {
             dir_ + "/guest-status.json");
     }
 
+    // The VM, the guest runtime, the receivers and the daemon, attached.
+    void StartAllAttached() {
+        ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
+        ASSERT_NO_FATAL_FAILURE(OpenReceivers());
+        ASSERT_NO_FATAL_FAILURE(StartDaemon());
+        ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
+        ASSERT_TRUE(GuestAttaches(1)) << Log();
+    }
+
     // Waits until the guest runtime attached (n) times in all.
     bool GuestAttaches(int64_t n) {
         return WaitFor([&] { return guest_->Counter("attaches") >= n; });
@@ -214,11 +223,7 @@ class DaemonIntegration : public ::testing::Test {
 };
 
 TEST_F(DaemonIntegration, GuestChainsDecideThenPoliciesWhenTheGuestFallsSilent) {
-    ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
-    ASSERT_NO_FATAL_FAILURE(OpenReceivers());
-    ASSERT_NO_FATAL_FAILURE(StartDaemon());
-    ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
-    ASSERT_TRUE(GuestAttaches(1)) << Log();
+    ASSERT_NO_FATAL_FAILURE(StartAllAttached());
 
     // The guest answers: pcap_rule drops port 9999, redact rewrites "secret".
     ASSERT_EQ(sender_->SendTo(9999, "to the dropped port"), 0);
@@ -312,11 +317,7 @@ TEST_F(DaemonIntegration, NoVmYetItemsGoByPolicyThenItAttaches) {
 // dies, the item it held goes by on_timeout, the runtime starts another
 // worker and the next items are the guest's to decide again.
 TEST_F(DaemonIntegration, AModuleThatCrashesCostsOnlyItsItems) {
-    ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
-    ASSERT_NO_FATAL_FAILURE(OpenReceivers());
-    ASSERT_NO_FATAL_FAILURE(StartDaemon());
-    ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
-    ASSERT_TRUE(GuestAttaches(1)) << Log();
+    ASSERT_NO_FATAL_FAILURE(StartAllAttached());
 
     ASSERT_EQ(sender_->SendTo(8000, "HVKIT-CRASH please"), 0);
     ASSERT_TRUE(WaitFor([&] {
@@ -341,11 +342,7 @@ TEST_F(DaemonIntegration, AModuleThatCrashesCostsOnlyItsItems) {
 // format served, asks for a fresh one, and hvfilterd formats it: the
 // items before it went by on_guest_absent, the ones after are the guest's.
 TEST_F(DaemonIntegration, TheGuestKilledMidStreamThenARestartedGuestTakesOver) {
-    ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
-    ASSERT_NO_FATAL_FAILURE(OpenReceivers());
-    ASSERT_NO_FATAL_FAILURE(StartDaemon());
-    ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
-    ASSERT_TRUE(GuestAttaches(1)) << Log();
+    ASSERT_NO_FATAL_FAILURE(StartAllAttached());
 
     guest_->Pause();
     for (int i = 0; i < 5; ++i) {
@@ -379,11 +376,7 @@ TEST_F(DaemonIntegration, TheGuestKilledMidStreamThenARestartedGuestTakesOver) {
 // deadlines, and hvfilterd attaches to the next hvmm on the same socket.
 // The guest is paused first, so nothing it answers races the exit.
 TEST_F(DaemonIntegration, TheVmGoesAwayThenTheNextOneIsAttached) {
-    ASSERT_NO_FATAL_FAILURE(StartHvmmAndGuest());
-    ASSERT_NO_FATAL_FAILURE(OpenReceivers());
-    ASSERT_NO_FATAL_FAILURE(StartDaemon());
-    ASSERT_TRUE(WaitFor([&] { return Attached(); })) << Log();
-    ASSERT_TRUE(GuestAttaches(1)) << Log();
+    ASSERT_NO_FATAL_FAILURE(StartAllAttached());
 
     guest_->Pause();
     for (int i = 0; i < 3; ++i) {
