@@ -4,19 +4,11 @@
 // start finds the old release or the new one, never a mix.
 #include <signal.h>
 
-#include <array>
 #include <cstdlib>
 
 #include "update/release_store.h"
 
 namespace hvkit::hvmm {
-
-namespace {
-
-constexpr std::array<std::string_view, 6> kSteps = {"staging",    "extracted", "staged",
-                                                    "committing", "switched",  "committed"};
-
-}  // namespace
 
 Result<std::function<void(std::string_view)>> CrashHookFromEnvironment() {
     const char* value = getenv(kCrashAfterVariable);
@@ -24,7 +16,7 @@ Result<std::function<void(std::string_view)>> CrashHookFromEnvironment() {
     std::string step = value;
     bool known = false;
     std::string steps;
-    for (std::string_view s : kSteps) {
+    for (std::string_view s : release_step::kAll) {
         known = known || s == step;
         steps += (steps.empty() ? "" : ", ") + std::string(s);
     }

@@ -187,7 +187,7 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
                               .Bind(4, Now())
                               .Run());
     int64_t id = db_->LastInsertRowId();
-    HVKIT_RETURN_IF_ERROR(Step("staging"));
+    HVKIT_RETURN_IF_ERROR(Step(release_step::kStaging));
 
     auto fail = [&](const Status& why) -> Status {
         (void)RemoveTree(incoming);
@@ -214,7 +214,7 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     }
     if (moved.ok()) moved = SyncDirectory(dir_ + "/slots");
     if (!moved.ok()) return fail(moved);
-    HVKIT_RETURN_IF_ERROR(Step("extracted"));
+    HVKIT_RETURN_IF_ERROR(Step(release_step::kExtracted));
 
     std::string signers;
     for (const auto& k : info->signer_key_ids) signers += (signers.empty() ? "" : ",") + k;
@@ -225,7 +225,7 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     HVKIT_RETURN_IF_ERROR(
         staged.Bind(1, version.ToString()).Bind(2, signers).Bind(3, Now()).Bind(4, id).Run());
     staged_ = StagedRelease{id, Release{slot, version}, info->manifest, info->signer_key_ids};
-    HVKIT_RETURN_IF_ERROR(Step("staged"));
+    HVKIT_RETURN_IF_ERROR(Step(release_step::kStaged));
     return *staged_;
 }
 
@@ -234,13 +234,13 @@ Status ReleaseStore::Commit() {
     StagedRelease s = *staged_;
     SemVer replaced = installed();
     HVKIT_RETURN_IF_ERROR(SetState(s.transaction, "committing"));
-    HVKIT_RETURN_IF_ERROR(Step("committing"));
+    HVKIT_RETURN_IF_ERROR(Step(release_step::kCommitting));
     HVKIT_RETURN_IF_ERROR(SwitchCurrent(s.release.slot));
-    HVKIT_RETURN_IF_ERROR(Step("switched"));
+    HVKIT_RETURN_IF_ERROR(Step(release_step::kSwitched));
     HVKIT_RETURN_IF_ERROR(MarkCommitted(s.transaction, replaced));
     committed_ = s.release;
     staged_.reset();
-    return Step("committed");
+    return Step(release_step::kCommitted);
 }
 
 Status ReleaseStore::Abort() {
@@ -288,13 +288,13 @@ Result<Release> ReleaseStore::Rollback() {
                               .Bind(5, Now())
                               .Run());
     int64_t id = db_->LastInsertRowId();
-    HVKIT_RETURN_IF_ERROR(Step("committing"));
+    HVKIT_RETURN_IF_ERROR(Step(release_step::kCommitting));
     HVKIT_RETURN_IF_ERROR(SwitchCurrent(slot));
-    HVKIT_RETURN_IF_ERROR(Step("switched"));
+    HVKIT_RETURN_IF_ERROR(Step(release_step::kSwitched));
     // A rollback leaves the floor where it is.
     HVKIT_RETURN_IF_ERROR(MarkCommitted(id, floor_));
     committed_ = Release{slot, version};
-    HVKIT_RETURN_IF_ERROR(Step("committed"));
+    HVKIT_RETURN_IF_ERROR(Step(release_step::kCommitted));
     return *committed_;
 }
 

@@ -16,6 +16,8 @@
 // was in flight. See docs/hypervisor-update.md.
 #pragma once
 
+#include <array>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -44,13 +46,24 @@ struct StagedRelease {
     std::vector<std::string> signer_key_ids;
 };
 
+// The release store's durable steps, in order (after_step names them).
+namespace release_step {
+inline constexpr std::string_view kStaging = "staging";
+inline constexpr std::string_view kExtracted = "extracted";
+inline constexpr std::string_view kStaged = "staged";
+inline constexpr std::string_view kCommitting = "committing";
+inline constexpr std::string_view kSwitched = "switched";
+inline constexpr std::string_view kCommitted = "committed";
+inline constexpr std::array<std::string_view, 6> kAll = {kStaging,    kExtracted, kStaged,
+                                                         kCommitting, kSwitched,  kCommitted};
+}  // namespace release_step
+
 struct ReleaseStoreOptions {
     // The version of the hvmm using the store: the floor for a fresh store
     // (no release committed yet) and what a package must upgrade from.
     SemVer running_version;
-    // Test hook: called with the name of each step ("staging", "extracted",
-    // "staged", "committing", "switched", "committed") right after it is
-    // durable. Crash tests _exit() the process there.
+    // Test hook: called with the name of each step (release_step::kAll)
+    // right after it is durable. Crash tests _exit() the process there.
     std::function<void(std::string_view step)> after_step;
 };
 
