@@ -6,7 +6,9 @@
 # The test host is QEMU TCG emulating SVM for a nested KVM, and that
 # emulation has, a few times in many runs, failed under hvmm's guests on its
 # own: the test host reset itself (QEMU exits 0 before the command ends:
-# testhost.sh says 125), its kernel soft-locked a vCPU thread inside
+# testhost.sh says 125), it hung (nothing written to the results for
+# HVKIT_TESTHOST_STALL seconds, default 300: testhost.sh kills QEMU and says
+# 125 too), its kernel soft-locked a vCPU thread inside
 # KVM_RUN so the guest never reached init (the scenario then fails naming
 # the soft lockup, guest-boot.sh), or a guest triple-faulted in its first
 # instants of boot (hvmm: "VM stopped: guest triple fault", at the kernel's
@@ -24,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 run() {  # run DIR SCENARIO...: one test-host boot; prints testhost.sh's exit status
     local dir=$1
     shift
-    "$here/testhost.sh" --timeout "$timeout" --results "$dir" -- \
+    "$here/testhost.sh" --timeout "$timeout" --stall "${HVKIT_TESTHOST_STALL:-300}" --results "$dir" -- \
         "$here/run-scenarios.sh" --report-only "$@" >&2
     echo $?
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # testhost.sh — run a command where a stock Linux guest can be booted with KVM.
 #
-#   tests/system/testhost.sh [--timeout S] [--results DIR] [--mode auto|direct|vm] -- COMMAND...
+#   tests/system/testhost.sh [--timeout S] [--stall S] [--results DIR] [--mode auto|direct|vm] -- COMMAND...
 #   tests/system/testhost.sh --shell     # a shell in the test host on this terminal
 #
 # If this machine's /dev/kvm runs unmodified guests (hardware virtualization),
@@ -22,7 +22,11 @@
 #   exit-status   its exit status           serial.log   the test host's console
 #   timing        path=, boot_to_command_s=, whole_run_s=
 # Exit status: COMMAND's; 124 on timeout (QEMU killed, the serial log's tail
-# printed); 125 when the test host failed before COMMAND finished.
+# printed); 125 when the test host failed before COMMAND finished, which
+# includes a hung test host: with --stall S, nothing written below the
+# results directory (console, output, scenario logs) for S seconds kills
+# QEMU (the test host under TCG has hung in nested KVM; without this only
+# --timeout would end it).
 #
 # Environment: HVKIT_TESTHOST_MODE (as --mode), HVKIT_TESTHOST_TIMEOUT (as
 # --timeout, default 600), HVKIT_TESTHOST_CPUS (2), HVKIT_TESTHOST_MEM (MiB,
@@ -34,6 +38,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 timeout=${HVKIT_TESTHOST_TIMEOUT:-600}
+stall=${HVKIT_TESTHOST_STALL:-0}
 mode=${HVKIT_TESTHOST_MODE:-auto}
 results=""
 shell=""
@@ -47,6 +52,7 @@ usage() {
 while (($#)); do
     case $1 in
         --timeout) timeout=${2:?}; shift 2 ;;
+        --stall) stall=${2:?}; shift 2 ;;
         --results) results=${2:?}; shift 2 ;;
         --mode) mode=${2:?}; shift 2 ;;
         --shell) shell=1; mode=vm; shift ;;
@@ -57,6 +63,7 @@ while (($#)); do
 done
 (($# || shell)) || { say "no COMMAND after --"; usage; }
 [[ $timeout =~ ^[0-9]+$ ]] || { say "--timeout takes whole seconds, not '$timeout'"; exit 2; }
+[[ $stall =~ ^[0-9]+$ ]] || { say "--stall takes whole seconds (0: off), not '$stall'"; exit 2; }
 
 # --- which path: direct or the test host -------------------------------------
 # The probe runs a real-mode and a long-mode loop on /dev/kvm and times them
@@ -207,11 +214,31 @@ qemu_pid=$!
 tail -n +1 -F -s 0.2 --pid="$qemu_pid" "$results/output.log" 2>/dev/null &
 tail_pid=$!
 
+# stalled: nothing under the results directory changed for $stall seconds.
+stalled() {
+    local newest
+    newest=$(find "$results" -type f -printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
+    [ -n "$newest" ] && (($(date +%s) - ${newest%.*} >= stall))
+}
+
 started=""
 deadline=$(awk -v t="$t0" -v s="$timeout" 'BEGIN { printf "%d", t + s }')
+next_look=$(($(date +%s) + 5))
 while kill -0 "$qemu_pid" 2>/dev/null; do
     if [ -z "$started" ] && [ -e "$results/started" ]; then
         started=$(now)
+    fi
+    if ((stall > 0 && $(date +%s) >= next_look)); then
+        next_look=$(($(date +%s) + 5))
+        if stalled; then
+            kill "$qemu_pid" 2>/dev/null || true
+            wait "$qemu_pid" 2>/dev/null || true
+            qemu_pid=""
+            kill "$tail_pid" 2>/dev/null || true
+            say "nothing written to $results for $stall s: the test host hangs; QEMU killed. Last lines of $serial:"
+            tail -n 40 "$serial" >&2 || true
+            exit 125
+        fi
     fi
     if (($(date +%s) >= deadline)); then
         kill "$qemu_pid" 2>/dev/null || true
