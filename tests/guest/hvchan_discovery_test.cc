@@ -41,7 +41,11 @@ TEST(HvchanDiscovery, SaysWhyWhenThereIsNone) {
     ASSERT_FALSE(dir.ok());
     EXPECT_EQ(dir.status().code(), ErrorCode::kNotFound);
     EXPECT_NE(dir.status().message().find("--hvchan"), std::string::npos) << dir.status().message();
-    EXPECT_FALSE(FindHvchanDevice(tmp.path() + "/missing").ok());
+    auto unlisted = FindHvchanDevice(tmp.path() + "/missing");
+    ASSERT_FALSE(unlisted.ok());
+    EXPECT_NE(unlisted.status().message().find("is sysfs mounted?"), std::string::npos)
+        << "a tree that cannot be listed is not a VM without hvchan: "
+        << unlisted.status().message();
 }
 
 TEST(HvchanDiscovery, OpenRefusesADeviceWhoseBarsCannotBeMapped) {

@@ -6,9 +6,9 @@
 namespace hvkit::hvchan {
 
 Result<PciDeviceDir> FindHvchanDevice(const std::string& sysfs_root) {
-    Result<PciDeviceDir> dir =
-        pci::FindDevice(HVCHAN_PCI_VENDOR_ID, HVCHAN_PCI_DEVICE_ID, sysfs_root);
-    if (dir.ok() || dir.status().code() != ErrorCode::kNotFound) return dir;
+    HVKIT_ASSIGN_OR_RETURN(std::optional<PciDeviceDir> dir,
+                           pci::FindDevice(HVCHAN_PCI_VENDOR_ID, HVCHAN_PCI_DEVICE_ID, sysfs_root));
+    if (dir) return *dir;
     char ids[32];
     snprintf(ids, sizeof ids, "%04x:%04x", HVCHAN_PCI_VENDOR_ID, HVCHAN_PCI_DEVICE_ID);
     return Error(ErrorCode::kNotFound,

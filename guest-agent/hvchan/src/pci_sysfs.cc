@@ -36,7 +36,8 @@ long ReadId(const std::string& path) {
 
 }  // namespace
 
-Result<DeviceDir> FindDevice(uint16_t vendor, uint16_t device, const std::string& sysfs_root) {
+Result<std::optional<DeviceDir>> FindDevice(uint16_t vendor, uint16_t device,
+                                            const std::string& sysfs_root) {
     DIR* dir = opendir(sysfs_root.c_str());
     if (dir == nullptr) {
         return Error(ErrorCode::kNotFound,
@@ -51,12 +52,10 @@ Result<DeviceDir> FindDevice(uint16_t vendor, uint16_t device, const std::string
     for (const auto& name : names) {
         std::string path = sysfs_root + "/" + name;
         if (ReadId(path + "/vendor") == vendor && ReadId(path + "/device") == device) {
-            return DeviceDir{path, name};
+            return std::optional<DeviceDir>(DeviceDir{path, name});
         }
     }
-    char ids[32];
-    snprintf(ids, sizeof ids, "%04x:%04x", vendor, device);
-    return Error(ErrorCode::kNotFound, std::string("no PCI device ") + ids + " in " + sysfs_root);
+    return std::optional<DeviceDir>();
 }
 
 Status EnsureDecoding(const DeviceDir& dir) {

@@ -173,11 +173,15 @@ Result<std::unique_ptr<RegionDevice>> OpenUioRegionDevice(const std::string& add
                                                           const std::string& sysfs_root) {
     pci::DeviceDir dir{sysfs_root + "/" + address, address};
     if (address.empty()) {
-        Result<pci::DeviceDir> found =
-            pci::FindDevice(HVFILT_PCI_VENDOR_ID, HVFILT_PCI_DEVICE_ID, sysfs_root);
-        if (!found.ok()) {
-            return found.status().WithContext(
-                "no filter rings: this VM was started without --filter-rings");
+        HVKIT_ASSIGN_OR_RETURN(
+            std::optional<pci::DeviceDir> found,
+            pci::FindDevice(HVFILT_PCI_VENDOR_ID, HVFILT_PCI_DEVICE_ID, sysfs_root));
+        if (!found) {
+            char ids[32];
+            snprintf(ids, sizeof ids, "%04x:%04x", HVFILT_PCI_VENDOR_ID, HVFILT_PCI_DEVICE_ID);
+            return Error(ErrorCode::kNotFound, std::string("no filter rings: no PCI device ") +
+                                                   ids + " in " + sysfs_root +
+                                                   "; this VM was started without --filter-rings");
         }
         dir = *found;
     }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "hvkit/fs.h"
@@ -19,10 +20,10 @@ struct DeviceDir {
 };
 
 // The first device (lowest address) under (sysfs_root) whose vendor and
-// device files hold (vendor) and (device); kNotFound naming the IDs and the
-// directory when none does.
-Result<DeviceDir> FindDevice(uint16_t vendor, uint16_t device,
-                             const std::string& sysfs_root = "/sys/bus/pci/devices");
+// device files hold (vendor) and (device); nullopt when none does (the
+// caller says what that means). kNotFound when (sysfs_root) cannot be listed.
+Result<std::optional<DeviceDir>> FindDevice(uint16_t vendor, uint16_t device,
+                                            const std::string& sysfs_root = "/sys/bus/pci/devices");
 
 // Turns memory decoding on through sysfs "enable" when the guest's kernel
 // left it off.
