@@ -56,6 +56,7 @@ TEST_F(ChainTest, DropStopsTheChainAndDiscardsEarlierChanges) {
     ASSERT_TRUE(outcome.ok()) << outcome.status().message();
     EXPECT_EQ(outcome->verdict, FilterVerdict::kDrop);
     EXPECT_EQ(outcome->dropped_by, "signature");
+    EXPECT_EQ(outcome->dropped_at, 2u);
     EXPECT_EQ(outcome->drop_reason, "signature worm");
     EXPECT_TRUE(outcome->changed.empty());
 
@@ -64,6 +65,7 @@ TEST_F(ChainTest, DropStopsTheChainAndDiscardsEarlierChanges) {
     ASSERT_TRUE(first.ok()) << first.status().message();
     EXPECT_EQ(first->verdict, FilterVerdict::kDrop);
     EXPECT_EQ(first->dropped_by, "pcap_rule");
+    EXPECT_EQ(first->dropped_at, 0u);
 }
 
 TEST_F(ChainTest, CleanItemsPassUnchanged) {

@@ -44,7 +44,8 @@ Result<FilterOutcome> Chain::Run(const FilterItem& item) {
     std::span<const uint8_t> current = item.bytes;
     size_t target = 0;
 
-    for (const ModuleInstance& instance : modules_) {
+    for (size_t position = 0; position < modules_.size(); ++position) {
+        const ModuleInstance& instance = modules_[position];
         error_text_.front() = '\0';
         uint8_t* out = buffers_[target].data();
         hvfilter_item view{static_cast<uint32_t>(item.source), current.data(), current.size(),
@@ -59,6 +60,7 @@ Result<FilterOutcome> Chain::Run(const FilterItem& item) {
                 outcome.verdict = FilterVerdict::kDrop;
                 outcome.changed.clear();
                 outcome.dropped_by = instance.module().name();
+                outcome.dropped_at = position;
                 outcome.drop_reason = error_text_.data();
                 return outcome;
             case HVFILTER_INSPECT_CHANGED:

@@ -31,6 +31,7 @@ struct FilterOutcome {
     FilterVerdict verdict = FilterVerdict::kPass;
     std::vector<uint8_t> changed;  // empty unless verdict is kChanged
     std::string dropped_by;        // the module name, when verdict is kDrop
+    size_t dropped_at = 0;         // its position in the chain, when verdict is kDrop
     std::string drop_reason;       // the rule it gave, if any, when verdict is kDrop
 };
 

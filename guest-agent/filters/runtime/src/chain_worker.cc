@@ -60,14 +60,6 @@ Result<std::vector<filters::Chain>> BuildChains(const std::vector<ring::ChainSpe
     return chains;
 }
 
-// The deciding module's position: the chain reports its name.
-uint16_t ModulePosition(const ring::ChainSpec& spec, const std::string& name) {
-    for (size_t i = 0; i < spec.modules.size(); ++i) {
-        if (spec.modules[i].module == name) return static_cast<uint16_t>(i);
-    }
-    return HVFILTER_MODULE_NONE;
-}
-
 void SendBlocking(int fd, const std::vector<uint8_t>& message) {
     for (;;) {
         Status sent = SendMessage(fd, message);
@@ -83,8 +75,8 @@ void AddText(MessageBuilder& replies, WorkVerdictHeader header, const std::strin
     replies.Add(&header, sizeof header, reinterpret_cast<const uint8_t*>(text.data()), text.size());
 }
 
-void Answer(const std::vector<ring::ChainSpec>& specs, std::vector<filters::Chain>& chains,
-            const WorkItemHeader& item, std::span<const uint8_t> bytes, MessageBuilder& replies) {
+void Answer(std::vector<filters::Chain>& chains, const WorkItemHeader& item,
+            std::span<const uint8_t> bytes, MessageBuilder& replies) {
     WorkVerdictHeader header{item.item_id, static_cast<uint16_t>(WorkOutcome::kUndecided),
                              HVFILTER_MODULE_NONE, 0};
     if (item.chain >= chains.size()) {
@@ -105,7 +97,7 @@ void Answer(const std::vector<ring::ChainSpec>& specs, std::vector<filters::Chai
             break;
         case filters::FilterVerdict::kDrop:
             header.outcome = static_cast<uint16_t>(WorkOutcome::kDrop);
-            header.module = ModulePosition(specs[item.chain], outcome->dropped_by);
+            header.module = static_cast<uint16_t>(outcome->dropped_at);
             break;
         case filters::FilterVerdict::kChanged:
             header.outcome = static_cast<uint16_t>(WorkOutcome::kChanged);
@@ -133,7 +125,7 @@ void Answer(const std::vector<ring::ChainSpec>& specs, std::vector<filters::Chai
         Status walked = ForEachRecord<WorkItemHeader>(
             std::span<const uint8_t>(buffer.data(), static_cast<size_t>(n)),
             [&](const WorkItemHeader& item, std::span<const uint8_t> bytes) {
-                Answer(specs, *chains, item, bytes, replies);
+                Answer(*chains, item, bytes, replies);
             });
         if (!walked.ok()) _exit(2);
         SendBlocking(fd, replies.Finish());
