@@ -39,6 +39,13 @@ struct Held {
     Clock::time_point deadline;  // the budget, on the guest's clock
 };
 
+// A format id as the log and the status file show it: 16 hex digits.
+std::string FormatIdText(uint64_t id) {
+    char text[24];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(id));
+    return text;
+}
+
 int MillisUntil(Clock::time_point when, Clock::time_point now) {
     if (when <= now) return 0;
     return static_cast<int>(std::chrono::ceil<milliseconds>(when - now).count());
@@ -138,9 +145,7 @@ void FilterRuntime::State::TryAttach(Clock::time_point now) {
     ++stats.attaches;
     worker_due = now;
     backoff = kFirstBackoff;
-    char id[24];
-    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(region->format_id));
-    Log("attached to " + device->Describe() + ", format " + id + ", " +
+    Log("attached to " + device->Describe() + ", format " + FormatIdText(region->format_id) + ", " +
         std::to_string(chains.size()) + " chains");
 }
 
@@ -227,7 +232,6 @@ void FilterRuntime::State::DropExpired(Clock::time_point now) {
 }
 
 void FilterRuntime::State::FeedWorker(Clock::time_point now) {
-    DropExpired(now);
     while (worker && in_worker.size() < options.window && !waiting.empty()) {
         // One batch: up to kMaxBatchItems, within the window, about
         // kMaxBatchBytes (a larger single item goes alone).
@@ -400,12 +404,7 @@ Json FilterRuntime::State::StatsJson() const {
     out["worker_failures"] = stats.worker_failures;
     out["abandoned"] = stats.abandoned;
     out["attached"] = region.has_value();
-    char format[24] = "";
-    if (region) {
-        std::snprintf(format, sizeof format, "%016llx",
-                      static_cast<unsigned long long>(region->format_id));
-    }
-    out["format_id"] = std::string(format);
+    out["format_id"] = region ? FormatIdText(region->format_id) : std::string();
     out["chains"] = static_cast<uint64_t>(chains.size());
     out["worker_pid"] = worker ? static_cast<int64_t>(worker->pid()) : int64_t{0};
     out["last_problem"] = last_problem;
@@ -444,6 +443,7 @@ Status FilterRuntime::Run(int stop_fd) {
         bool more = false;
         if (s.region) s.EnsureWorker(now);
         if (s.region) more = s.TakeRequests(now);
+        if (s.region) s.DropExpired(now);  // once a turn: both feeds use this `now`
         if (s.region) s.FeedWorker(now);
         if (s.region) s.TakeReplies(now);
         if (s.region) s.Publish();
