@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "hvkit/filter_chain_table.h"
 #include "hvkit/fs.h"
 #include "hvkit/json.h"
 #include "hvkit/loaded_module.h"
@@ -36,15 +37,6 @@ class ChainFileErrors {
     const JsonLocations& locations_;
 };
 
-bool IsModuleName(const std::string& name) {
-    if (name.empty() || name.size() > 64) return false;
-    for (char c : name) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
-}
-
 // One step of the chain file, checked: its module name and params text.
 struct ChainStep {
     std::string module;
@@ -65,7 +57,7 @@ Result<ChainStep> ReadStep(const Json& step, size_t index, const ChainFileErrors
     }
     const Json* module = step.Find("module");
     if (!module) return errors.Bad(pointer, key + ".module", "is required");
-    if (!module->is_string() || !IsModuleName(module->as_string())) {
+    if (!module->is_string() || !filter_ring::IsModuleName(module->as_string())) {
         return errors.Bad(pointer + "/module", key + ".module",
                           "must be a string of 1..64 characters of a-z, 0-9, '_' and '-'");
     }
