@@ -221,6 +221,17 @@ stalled() {
     [ -n "$newest" ] && (($(date +%s) - ${newest%.*} >= stall))
 }
 
+# give_up STATUS WHY: kills QEMU, says WHY with the serial log's tail, exits STATUS.
+give_up() {
+    kill "$qemu_pid" 2>/dev/null || true
+    wait "$qemu_pid" 2>/dev/null || true
+    qemu_pid=""
+    kill "$tail_pid" 2>/dev/null || true
+    say "$2; QEMU killed. Last lines of $serial:"
+    tail -n 40 "$serial" >&2 || true
+    exit "$1"
+}
+
 started=""
 deadline=$(awk -v t="$t0" -v s="$timeout" 'BEGIN { printf "%d", t + s }')
 next_look=$(($(date +%s) + 5))
@@ -230,25 +241,9 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
     fi
     if ((stall > 0 && $(date +%s) >= next_look)); then
         next_look=$(($(date +%s) + 5))
-        if stalled; then
-            kill "$qemu_pid" 2>/dev/null || true
-            wait "$qemu_pid" 2>/dev/null || true
-            qemu_pid=""
-            kill "$tail_pid" 2>/dev/null || true
-            say "nothing written to $results for $stall s: the test host hangs; QEMU killed. Last lines of $serial:"
-            tail -n 40 "$serial" >&2 || true
-            exit 125
-        fi
+        stalled && give_up 125 "nothing written to $results for $stall s: the test host hangs"
     fi
-    if (($(date +%s) >= deadline)); then
-        kill "$qemu_pid" 2>/dev/null || true
-        wait "$qemu_pid" 2>/dev/null || true
-        qemu_pid=""
-        kill "$tail_pid" 2>/dev/null || true
-        say "timed out after $timeout s; QEMU killed. Last lines of $serial:"
-        tail -n 40 "$serial" >&2 || true
-        exit 124
-    fi
+    (($(date +%s) < deadline)) || give_up 124 "timed out after $timeout s"
     sleep 0.2
 done
 qemu_rc=0
