@@ -34,6 +34,9 @@ constexpr const char* kUsage =
     "  rollback               back to the release before the current one\n"
     "exit: 0 ok (check: update available), 1 failed, 2 usage/config, 3 refused, 4 up to date\n";
 
+// The exit status of a command that got past its arguments and
+// configuration (those exit kExitUsage where they are read): what the
+// repository, the package or the hypervisor said is never the caller's usage.
 int ExitFor(const Status& st) {
     switch (st.code()) {
         case ErrorCode::kBadSignature:
@@ -42,9 +45,6 @@ int ExitFor(const Status& st) {
         case ErrorCode::kRefused:
         case ErrorCode::kExpired:
             return kExitRefused;
-        case ErrorCode::kInvalidArgument:
-        case ErrorCode::kMalformed:
-            return kExitUsage;
         default:
             return kExitFailed;
     }
@@ -55,13 +55,14 @@ int ExitFor(const Status& st) {
 class ConsoleReporter final : public Reporter {
   public:
     explicit ConsoleReporter(bool quiet) : quiet_(quiet), tty_(isatty(STDERR_FILENO)) {}
-    void Step(std::string_view what) override {
+    void Step(UpdateStep, std::string_view what) override {
         EndBar();
         if (!quiet_)
             fprintf(stderr, "hvupdate: %.*s\n", static_cast<int>(what.size()), what.data());
     }
-    void Progress(std::string_view what, uint64_t done, uint64_t total) override {
+    void Progress(UpdateStep step, uint64_t done, uint64_t total) override {
         if (quiet_ || total == 0) return;
+        std::string_view what = UpdateStepName(step);
         int percent = static_cast<int>(done * 100 / total);
         if (tty_) {
             int width = 30, filled = percent * width / 100;
@@ -116,9 +117,10 @@ class ChannelHost final : public UpdateHost {
     HostUpdater& h_;
 };
 
-Result<Context> Open(const std::string& config_path, bool need_source) {
+// Everything a command needs, from a configuration already read.
+Result<Context> Open(AgentConfig config, bool need_source) {
     Context ctx;
-    HVKIT_ASSIGN_OR_RETURN(ctx.config, LoadAgentConfig(config_path));
+    ctx.config = std::move(config);
     HVKIT_RETURN_IF_ERROR(MakeDirectories(ctx.config.state_dir));
     HVKIT_ASSIGN_OR_RETURN(ctx.journal, Journal::Open(ctx.config.state_dir + "/agent.sqlite"));
     ctx.extensions = std::make_unique<ExtensionStore>(ctx.config.extensions_dir);
@@ -145,10 +147,10 @@ class NoSource final : public PackageSource {
 Json TransactionJson(const Transaction& t) {
     Json j = Json::MakeObject();
     j["id"] = Json(t.id);
-    j["kind"] = Json(t.kind);
+    j["kind"] = Json(std::string(TxKindName(t.kind)));
     j["from"] = Json(t.from_version);
     j["to"] = Json(t.to_version);
-    j["state"] = Json(t.state);
+    j["state"] = Json(std::string(TxStateName(t.state)));
     j["detail"] = Json(t.detail);
     j["started_at"] = Json(t.started_at);
     j["updated_at"] = Json(t.updated_at);
@@ -164,8 +166,7 @@ int Print(bool json, const Json& out, const std::string& human, int code) {
     return code;
 }
 
-int Fail(bool json, const Status& st) {
-    int code = ExitFor(st);
+int Fail(bool json, const Status& st, int code) {
     if (json) {
         Json out = Json::MakeObject();
         out["ok"] = Json(false);
@@ -175,6 +176,10 @@ int Fail(bool json, const Status& st) {
     }
     fprintf(stderr, "hvupdate: %s\n", st.message().c_str());
     return code;
+}
+
+int Fail(bool json, const Status& st) {
+    return Fail(json, st, ExitFor(st));
 }
 
 }  // namespace
@@ -198,14 +203,17 @@ int main(int argc, char** argv) {
     auto config_path = args->One("--config");
     auto version_text = args->One("--version");
     if (!config_path.ok() || !version_text.ok()) {
-        return Fail(json, !config_path.ok() ? config_path.status() : version_text.status());
+        return Fail(json, !config_path.ok() ? config_path.status() : version_text.status(),
+                    kExitUsage);
     }
     std::optional<SemVer> version;
     if (*version_text) {
-        if (command != "apply")
-            return Fail(json, Error(ErrorCode::kInvalidArgument, "--version is for apply"));
+        if (command != "apply") {
+            return Fail(json, Error(ErrorCode::kInvalidArgument, "--version is for apply"),
+                        kExitUsage);
+        }
         auto v = SemVer::Parse(**version_text, "--version");
-        if (!v.ok()) return Fail(json, v.status());
+        if (!v.ok()) return Fail(json, v.status(), kExitUsage);
         version = *v;
     }
     bool downloads = command == "check" || command == "apply";
@@ -213,16 +221,13 @@ int main(int argc, char** argv) {
         fprintf(stderr, "hvupdate: unknown command '%s'\n%s", command.c_str(), kUsage);
         return kExitUsage;
     }
-    auto ctx = Open(config_path->value_or(kDefaultConfigPath), downloads);
-    if (!ctx.ok()) {
-        int code = Fail(json, ctx.status());
-        // A configuration that cannot be read is the caller's to fix.
-        bool config = ctx.status().message().find(config_path->value_or(kDefaultConfigPath)) !=
-                      std::string::npos;
-        return config ? kExitUsage : code;
-    }
+    // A configuration that cannot be read is the caller's to fix.
+    auto config = LoadAgentConfig(config_path->value_or(kDefaultConfigPath));
+    if (!config.ok()) return Fail(json, config.status(), kExitUsage);
     auto stop_at = StopPointReporter::PointFromEnvironment();
-    if (!stop_at.ok()) return Fail(json, stop_at.status());
+    if (!stop_at.ok()) return Fail(json, stop_at.status(), kExitUsage);
+    auto ctx = Open(std::move(*config), downloads);
+    if (!ctx.ok()) return Fail(json, ctx.status());
     ConsoleReporter console(json);
     StopPointReporter reporter(console, *stop_at);
     ChannelHost host(*ctx->host);
@@ -284,7 +289,7 @@ int main(int argc, char** argv) {
                             "\nguest extensions: " + current->value_or("-") + " (previous " +
                             previous->value_or("-") + ")\n" +
                             (*pending ? "pending: transaction " + std::to_string((*pending)->id) +
-                                            " " + (*pending)->state + "\n"
+                                            " " + std::string(TxStateName((*pending)->state)) + "\n"
                                       : "no transaction pending\n");
         return Print(json, out, human, kExitOk);
     }
@@ -294,9 +299,9 @@ int main(int argc, char** argv) {
     std::string human;
     for (const auto& t : *history) {
         list.as_array().push_back(TransactionJson(t));
-        human += std::to_string(t.id) + "  " + t.kind + "  " + t.from_version + " -> " +
-                 t.to_version + "  " + t.state + (t.detail.empty() ? "" : "  (" + t.detail + ")") +
-                 "\n";
+        human += std::to_string(t.id) + "  " + std::string(TxKindName(t.kind)) + "  " +
+                 t.from_version + " -> " + t.to_version + "  " + std::string(TxStateName(t.state)) +
+                 (t.detail.empty() ? "" : "  (" + t.detail + ")") + "\n";
     }
     out["transactions"] = std::move(list);
     return Print(json, out, human.empty() ? "no transactions\n" : human, kExitOk);

@@ -9,129 +9,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <map>
-
-#include "hvkit/agent/agent.h"
-#include "hvkit/package/input.h"
-#include "release_fixture.h"
+#include "agent_world.h"
 #include "stop_point.h"
-#include "update/update_service.h"
 
 namespace hvkit::agent {
 namespace {
 
-using hvmm::testing::V;
-
-// The hypervisor's side, called directly instead of through hvchan.
-class LoopbackHost final : public UpdateHost {
-  public:
-    explicit LoopbackHost(hvmm::UpdateService& service) : service_(service) {}
-    Result<HostVersions> Versions() override {
-        return HostVersions{"0.1.0", service_.committed_version(), permitted};
-    }
-    bool permitted = true;  // hvmm's --allow-hypervisor-update
-    Result<uint64_t> Send(const std::string& package, const Sha256Digest& package_sha256,
-                          const std::string& manifest, const Progress& progress) override {
-        HVKIT_ASSIGN_OR_RETURN(std::string bytes, ReadFile(package, 1 << 26));
-        hvmm::UpdateService::Begin begin{bytes.size(), package_sha256, manifest};
-        HVKIT_ASSIGN_OR_RETURN(uint64_t session, service_.BeginSession(begin));
-        for (size_t off = 0; off < bytes.size(); off += 65536) {
-            std::string chunk = bytes.substr(off, 65536);
-            auto w = service_.Write(session, off,
-                                    {reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()},
-                                    Sha256::Of(chunk));
-            if (!w.ok()) return w.status();
-            if (progress) progress(off + chunk.size(), bytes.size());
-        }
-        return session;
-    }
-    Status End(uint64_t s) override { return service_.End(s); }
-    Status Commit(uint64_t s) override { return service_.Commit(s); }
-    Status Abort(uint64_t s) override { return service_.Abort(s); }
-    Status Rollback() override { return service_.Rollback(); }
-    Result<hvchan_update_status> Report() override { return service_.Report(); }
-
-  private:
-    hvmm::UpdateService& service_;
-};
-
-class DirectorySource final : public PackageSource {
-  public:
-    std::map<std::string, std::string> packages;  // version -> file
-    int fetches = 0;
-    Status Refresh() override { return Status::Ok(); }
-    Result<std::vector<SemVer>> Available() override {
-        std::vector<SemVer> out;
-        for (const auto& [v, path] : packages) out.push_back(V(v.c_str()));
-        return out;
-    }
-    Result<Sha256Digest> Fetch(const SemVer& version, const std::string& dest,
-                               const Progress&) override {
-        ++fetches;
-        auto it = packages.find(version.ToString());
-        if (it == packages.end()) return Error(ErrorCode::kNotFound, "no such version");
-        HVKIT_ASSIGN_OR_RETURN(std::string bytes, ReadFile(it->second, 1 << 26));
-        HVKIT_RETURN_IF_ERROR(WriteFileAtomic(dest, bytes));
-        return Sha256::Of(bytes);
-    }
-};
-
-struct Killed {};
-
-class RecordingReporter final : public Reporter {
-  public:
-    std::string kill_at;            // a step that starts with this throws Killed
-    bool kill_in_progress = false;  // the first progress report throws Killed
-    std::vector<std::string> steps;
-    void Step(std::string_view what) override {
-        steps.emplace_back(what);
-        if (!kill_at.empty() && what.substr(0, kill_at.size()) == kill_at) throw Killed{};
-    }
-    void Progress(std::string_view, uint64_t, uint64_t) override {
-        if (kill_in_progress) throw Killed{};
-    }
-};
-
-class AgentTest : public hvmm::testing::ReleaseFixture {
-  protected:
-    void SetUp() override {
-        ReleaseFixture::SetUp();
-        hvmm::ReleaseStoreOptions options;
-        options.running_version = V("0.1.0");
-        auto store = hvmm::ReleaseStore::Open(store_dir(), options);
-        ASSERT_TRUE(store.ok()) << store.status().message();
-        service_ =
-            std::make_unique<hvmm::UpdateService>(std::move(*store), [this] { return now_; });
-        host_ = std::make_unique<LoopbackHost>(*service_);
-        config_.state_dir = tmp_.Sub("guest-state");
-        config_.extensions_dir = tmp_.Sub("guest-ext");
-        ASSERT_TRUE(MakeDirectories(config_.state_dir).ok());
-        auto journal = Journal::Open(config_.state_dir + "/agent.sqlite");
-        ASSERT_TRUE(journal.ok());
-        journal_ = std::move(*journal);
-        extensions_ = std::make_unique<ExtensionStore>(config_.extensions_dir);
-        source_.packages["0.2.0"] = Package("0.2.0");
-        source_.packages["0.3.0"] = Package("0.3.0");
-    }
-    Agent MakeAgent() {
-        auto trust = PackageTrustStore::Load(store_dir() + "/trust.json");
-        return Agent(config_, *trust, *journal_, *extensions_, source_, *host_, reporter_);
-    }
-    std::string GuestCurrent() {
-        auto c = extensions_->Current();
-        return c.ok() && *c ? **c : "";
-    }
-    std::string HostCommitted() { return service_->committed_version(); }
-
-    int64_t now_ = 1000;
-    AgentConfig config_;
-    std::unique_ptr<hvmm::UpdateService> service_;
-    std::unique_ptr<LoopbackHost> host_;
-    std::unique_ptr<Journal> journal_;
-    std::unique_ptr<ExtensionStore> extensions_;
-    DirectorySource source_;
-    RecordingReporter reporter_;
-};
+using namespace test_world;
 
 TEST_F(AgentTest, ApplyCommitsHostAndGuestAndRecordsIt) {
     Agent agent = MakeAgent();
@@ -156,7 +40,7 @@ TEST_F(AgentTest, ApplyCommitsHostAndGuestAndRecordsIt) {
     ASSERT_TRUE(history.ok());
     ASSERT_EQ(history->size(), 2u);
     EXPECT_EQ((*history)[0].to_version, "0.3.0");
-    EXPECT_EQ((*history)[0].state, "committed");
+    EXPECT_EQ((*history)[0].state, TxState::kCommitted);
     EXPECT_EQ((*history)[1].from_version, "0.1.0");
 }
 
@@ -179,7 +63,7 @@ TEST_F(AgentTest, TheAgentRefusesWhatItsTrustStoreDoesNot) {
     EXPECT_EQ(r.status().code(), ErrorCode::kBadSignature) << r.status().message();
     EXPECT_EQ(HostCommitted(), "") << "nothing reached the host";
     auto history = journal_->History();
-    EXPECT_EQ((*history)[0].state, "failed");
+    EXPECT_EQ((*history)[0].state, TxState::kFailed);
     auto down = agent.Apply(V("0.1.0"));
     EXPECT_FALSE(down.ok()) << "not above the installed version";
 }
@@ -198,7 +82,7 @@ TEST_F(AgentTest, WithoutThePermissionNothingIsDownloaded) {
 }
 
 struct KillCase {
-    const char* step;   // the agent dies as it reports the step starting so
+    UpdateStep step;    // the agent dies as this step begins
     const char* after;  // where host and guest both are after recovery ("" = nothing committed)
 };
 
@@ -210,7 +94,7 @@ TEST_P(AgentKillTest, TheNextRunLeavesOldOrNewNeverAMix) {
         Agent agent = MakeAgent();
         EXPECT_THROW((void)agent.Apply(V("0.2.0")), Killed);
     }
-    reporter_.kill_at.clear();
+    reporter_.kill_at.reset();
     now_ += HVCHAN_UPDATE_SESSION_TIMEOUT_S;  // the dead agent's session would expire
     Agent next = MakeAgent();
     auto recovered = next.Recover();
@@ -236,7 +120,7 @@ TEST_F(AgentTest, AnUnjournaledSessionIsClosedSoTheNextApplyIsNotBusy) {
         EXPECT_THROW((void)agent.Apply(V("0.2.0")), Killed);
     }
     reporter_.kill_in_progress = false;
-    ASSERT_EQ(service_->Report().state, HVCHAN_UPDATE_RECEIVING)
+    ASSERT_EQ(service_->Report().state, HVCHAN_UPDATE_TRANSFERRING)
         << "the dead agent's session is open";
     Agent next = MakeAgent();
     auto r = next.Apply(std::nullopt);
@@ -245,25 +129,22 @@ TEST_F(AgentTest, AnUnjournaledSessionIsClosedSoTheNextApplyIsNotBusy) {
     EXPECT_EQ(GuestCurrent(), "0.3.0");
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryStep, AgentKillTest,
-                         ::testing::Values(KillCase{"downloading", ""}, KillCase{"verifying", ""},
-                                           KillCase{"transferring", ""},
-                                           KillCase{"the hypervisor verifies", ""},
-                                           KillCase{"installing", ""}, KillCase{"committing", ""},
-                                           KillCase{"the hypervisor committed", "0.2.0"}),
-                         [](const ::testing::TestParamInfo<KillCase>& info) {
-                             std::string name;
-                             for (char ch : std::string(info.param.step))
-                                 name += isalnum(ch) ? ch : '_';
-                             return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    EveryStep, AgentKillTest,
+    ::testing::Values(KillCase{UpdateStep::kDownload, ""}, KillCase{UpdateStep::kVerify, ""},
+                      KillCase{UpdateStep::kTransfer, ""}, KillCase{UpdateStep::kStage, ""},
+                      KillCase{UpdateStep::kInstall, ""}, KillCase{UpdateStep::kCommit, ""},
+                      KillCase{UpdateStep::kSwitch, "0.2.0"}),
+    [](const ::testing::TestParamInfo<KillCase>& info) {
+        return std::string(UpdateStepName(info.param.step));
+    });
 
 // HVUPDATE_TEST_STOP_AT's points (guest-agent/tools/stop_point.h), where the
 // system fault scenarios cut an apply: a child process applies and stops
 // itself; the parent reads what the child has made durable there.
 struct StopCase {
     const char* point;
-    const char* journal_state;   // the transaction's state in the guest's journal
+    TxState journal_state;       // the transaction's state in the guest's journal
     const char* host_committed;  // the host store's committed release ("" = none)
 };
 
@@ -275,7 +156,9 @@ TEST_P(StopPointTest, AnApplyStopsWhereThePointSays) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-        StopPointReporter stopper(reporter_, std::string(GetParam().point));
+        auto point = StopPointReporter::Parse(GetParam().point);
+        if (!point.ok()) _exit(3);
+        StopPointReporter stopper(reporter_, *point);
         Agent agent(config_, *trust, *journal_, *extensions_, source_, *host_, stopper);
         (void)agent.Apply(V("0.2.0"));
         _exit(0);
@@ -283,7 +166,8 @@ TEST_P(StopPointTest, AnApplyStopsWhereThePointSays) {
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, WUNTRACED), pid);
     bool stopped = WIFSTOPPED(status);
-    std::string journal_state = "(none)", host_committed;
+    std::optional<TxState> journal_state;
+    std::string host_committed;
     if (stopped) {
         auto journal = Journal::Open(config_.state_dir + "/agent.sqlite");
         ASSERT_TRUE(journal.ok());
@@ -296,15 +180,16 @@ TEST_P(StopPointTest, AnApplyStopsWhereThePointSays) {
     kill(pid, SIGKILL);
     waitpid(pid, &status, 0);
     ASSERT_TRUE(stopped) << "the apply never reached " << GetParam().point;
-    EXPECT_EQ(journal_state, GetParam().journal_state);
+    EXPECT_EQ(journal_state, GetParam().journal_state)
+        << "a stop point is named for the journal state it leaves";
     EXPECT_EQ(host_committed, GetParam().host_committed);
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryPoint, StopPointTest,
-                         ::testing::Values(StopCase{"downloaded", "downloaded", ""},
-                                           StopCase{"mid-transfer", "transferring", ""},
-                                           StopCase{"staged", "committing", ""},
-                                           StopCase{"committing", "committing", "0.2.0"}),
+                         ::testing::Values(StopCase{"downloaded", TxState::kDownloaded, ""},
+                                           StopCase{"mid-transfer", TxState::kTransferring, ""},
+                                           StopCase{"staged", TxState::kStaged, ""},
+                                           StopCase{"committing", TxState::kCommitting, "0.2.0"}),
                          [](const ::testing::TestParamInfo<StopCase>& info) {
                              std::string name;
                              for (char ch : std::string(info.param.point))

@@ -100,7 +100,7 @@ TEST_F(HvchanUpdateTest, TheWholePathCommits) {
     auto begin = Begin(b);
     ASSERT_EQ(begin.status, HVCHAN_OK);
     uint64_t session = begin.rets[0];
-    EXPECT_EQ(Status().state, HVCHAN_UPDATE_RECEIVING);
+    EXPECT_EQ(Status().state, HVCHAN_UPDATE_TRANSFERRING);
     ASSERT_EQ(SendAll(session, b), HVCHAN_OK);
     EXPECT_EQ(Status().received, b.package.size());
     ASSERT_EQ(Call(HVCHAN_CALL_UPDATE_END, {session}).status, HVCHAN_OK);
@@ -124,7 +124,7 @@ TEST_F(HvchanUpdateTest, ManifestsTheHostDoesNotTrustAreRefusedAtBegin) {
     EXPECT_EQ(Begin(Load(Package("0.2.0", &stranger_))).status, HVCHAN_E_BAD_SIGNATURE);
     EXPECT_EQ(Begin(Load(Package("0.0.9"))).status, HVCHAN_E_ROLLBACK) << "below the running 0.1.0";
     Bytes garbage{"{\"signed\": 7}", "x"};
-    EXPECT_EQ(Begin(garbage).status, HVCHAN_E_INVALID);
+    EXPECT_EQ(Begin(garbage).status, HVCHAN_E_MALFORMED);
     Bytes b = Load(Package("0.2.0"));
     // Header claims a manifest size that is not what follows.
     hvchan_update_begin h{};
@@ -195,8 +195,12 @@ TEST_F(HvchanUpdateTest, APackageOtherThanTheAnnouncedOneIsRefusedAtEnd) {
     auto begin = Call(HVCHAN_CALL_UPDATE_BEGIN, {0, sizeof h + announced.manifest.size(), 0, 0});
     ASSERT_EQ(begin.status, HVCHAN_OK);
     ASSERT_EQ(SendAll(begin.rets[0], other), HVCHAN_OK);
-    EXPECT_EQ(Call(HVCHAN_CALL_UPDATE_END, {begin.rets[0]}).status, HVCHAN_E_INVALID);
+    EXPECT_EQ(Call(HVCHAN_CALL_UPDATE_END, {begin.rets[0]}).status, HVCHAN_E_REFUSED);
     EXPECT_EQ(CurrentHvmm(), "");
+    hvchan_update_status report = update_->Report();
+    EXPECT_EQ(report.last_status, HVCHAN_E_REFUSED);
+    EXPECT_NE(std::string(report.message).find("announced at BEGIN"), std::string::npos)
+        << "hvmm keeps its reason for the guest: " << report.message;
     EXPECT_FALSE(update_->Report().state == HVCHAN_UPDATE_STAGED);
 }
 

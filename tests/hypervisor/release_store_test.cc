@@ -265,3 +265,74 @@ TEST_F(ReleaseStoreTest, TheCrashHookKillsAfterTheNamedStepOnly) {
 
 }  // namespace
 }  // namespace hvkit::hvmm
+
+namespace hvkit::hvmm {
+namespace {
+
+// A journal written by an hvmm before the shared vocabulary (schema 0:
+// "aborted" for every transaction that did not commit, "update" for apply)
+// opens in today's words, and its committed release stays the current one.
+TEST_F(ReleaseStoreTest, ASchemaZeroJournalIsMigratedToTheSharedVocabulary) {
+    {
+        auto db = Database::Open(store_dir() + "/journal.sqlite");
+        ASSERT_TRUE(db.ok());
+        ASSERT_TRUE((*db)
+                        ->Exec("CREATE TABLE transactions(id INTEGER PRIMARY KEY AUTOINCREMENT, "
+                               "version TEXT NOT NULL, slot TEXT NOT NULL CHECK (slot IN ('a', "
+                               "'b')), state TEXT NOT NULL CHECK (state IN ('staging', 'staged', "
+                               "'committing', 'committed', 'aborted')), signers TEXT NOT NULL "
+                               "DEFAULT '', kind TEXT NOT NULL DEFAULT 'update' CHECK (kind IN "
+                               "('update', 'rollback')), floor_after TEXT NOT NULL DEFAULT '', "
+                               "detail TEXT NOT NULL DEFAULT '', started_at INTEGER NOT NULL, "
+                               "updated_at INTEGER NOT NULL);"
+                               "CREATE TABLE floor(id INTEGER PRIMARY KEY CHECK (id = 1), "
+                               "version TEXT NOT NULL);"
+                               "INSERT INTO floor VALUES (1, '0.1.0');"
+                               "INSERT INTO transactions(version, slot, state, kind, detail, "
+                               "started_at, updated_at) VALUES "
+                               "('0.2.0', 'a', 'committed', 'update', '', 1, 1),"
+                               "('0.3.0', 'b', 'aborted', 'update', 'interrupted while staging', "
+                               "2, 2),"
+                               "('0.3.0', 'b', 'aborted', 'update', 'aborted', 3, 3),"
+                               "('0.4.0', 'b', 'aborted', 'update', 'signature: 0 valid', 4, 4);")
+                        .ok());
+    }
+    ASSERT_EQ(symlink("slots/a", (store_dir() + "/current").c_str()), 0);
+    ASSERT_TRUE(MakeDirectories(store_dir() + "/slots/a").ok());
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->committed().has_value());
+    EXPECT_EQ(store->committed()->version, V("0.2.0"));
+    auto db = Database::Open(store_dir() + "/journal.sqlite");
+    ASSERT_TRUE(db.ok());
+    auto st = (*db)->Prepare("SELECT state, kind FROM transactions ORDER BY id");
+    ASSERT_TRUE(st.ok());
+    std::vector<std::string> rows;
+    while (*st->Step()) rows.push_back(st->ColumnText(0) + "/" + st->ColumnText(1));
+    EXPECT_EQ(rows, (std::vector<std::string>{"committed/apply", "undone/apply", "undone/apply",
+                                              "failed/apply"}));
+    auto version = (*db)->Prepare("PRAGMA user_version");
+    ASSERT_TRUE(version.ok() && *version->Step());
+    EXPECT_EQ(version->ColumnInt(0), 1);
+    // A new transaction is written in the new words.
+    ASSERT_TRUE(store->Stage(Package("0.3.0")).ok());
+    ASSERT_TRUE(store->Abort().ok());
+}
+
+TEST_F(ReleaseStoreTest, AJournalFromANewerHvmmIsRefusedNamingTheVersions) {
+    {
+        auto db = Database::Open(store_dir() + "/journal.sqlite");
+        ASSERT_TRUE(db.ok());
+        ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 7").ok());
+    }
+    ReleaseStoreOptions options;
+    options.running_version = V("0.1.0");
+    auto store = ReleaseStore::Open(store_dir(), options);
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status().code(), ErrorCode::kConflict);
+    EXPECT_NE(store.status().message().find("schema version 7"), std::string::npos)
+        << store.status().message();
+}
+
+}  // namespace
+}  // namespace hvkit::hvmm

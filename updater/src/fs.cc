@@ -101,6 +101,27 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_
     return SyncDirectory(DirName(path));
 }
 
+Status ReplaceSymlink(const std::string& link, const std::string& target) {
+    std::string tmp = link + ".new";
+    if (unlink(tmp.c_str()) != 0 && errno != ENOENT) return Errno("cannot remove", tmp);
+    if (symlink(target.c_str(), tmp.c_str()) != 0) return Errno("cannot create symlink", tmp);
+    if (rename(tmp.c_str(), link.c_str()) != 0) return Errno("cannot switch", link);
+    return SyncDirectory(DirName(link));
+}
+
+Result<std::optional<std::string>> ReadSymlink(const std::string& link) {
+    char buf[4096];
+    ssize_t n = readlink(link.c_str(), buf, sizeof buf);
+    if (n < 0) {
+        if (errno == ENOENT) return std::optional<std::string>();
+        return Errno("cannot read symlink", link);
+    }
+    if (static_cast<size_t>(n) == sizeof buf) {
+        return Error(ErrorCode::kTooLarge, "symlink " + link + " has a target over 4 KiB");
+    }
+    return std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
+}
+
 Status MakeDirectories(const std::string& path) {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);

@@ -54,17 +54,13 @@ Status ExtensionStore::Stage(const std::string& package, const PackageTrustStore
 
 Result<std::optional<std::string>> ExtensionStore::Target(const std::string& link) const {
     std::string path = dir_ + "/" + link;
-    char buf[512];
-    ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
-    if (n < 0) {
-        if (errno == ENOENT) return std::optional<std::string>();
-        return Error(ErrorCode::kIo, "reading " + path + ": " + strerror(errno));
+    HVKIT_ASSIGN_OR_RETURN(std::optional<std::string> target, ReadSymlink(path));
+    if (!target) return std::optional<std::string>();
+    if (target->rfind(kVersionsPrefix, 0) != 0 || target->size() == strlen(kVersionsPrefix)) {
+        return Error(ErrorCode::kMalformed,
+                     path + " points to \"" + *target + "\", not versions/*");
     }
-    std::string target(buf, static_cast<size_t>(n));
-    if (target.rfind(kVersionsPrefix, 0) != 0 || target.size() == strlen(kVersionsPrefix)) {
-        return Error(ErrorCode::kMalformed, path + " points to \"" + target + "\", not versions/*");
-    }
-    return std::optional<std::string>(target.substr(strlen(kVersionsPrefix)));
+    return std::optional<std::string>(target->substr(strlen(kVersionsPrefix)));
 }
 
 Result<std::optional<std::string>> ExtensionStore::Current() const {
@@ -76,32 +72,24 @@ Result<std::optional<std::string>> ExtensionStore::Previous() const {
 }
 
 Status ExtensionStore::Point(const std::string& link, const std::string& version) {
-    std::string tmp = dir_ + "/" + link + ".new";
-    if (unlink(tmp.c_str()) != 0 && errno != ENOENT) {
-        return Error(ErrorCode::kIo, "removing " + tmp + ": " + strerror(errno));
-    }
-    if (symlink((kVersionsPrefix + version).c_str(), tmp.c_str()) != 0) {
-        return Error(ErrorCode::kIo, "creating " + tmp + ": " + strerror(errno));
-    }
-    if (rename(tmp.c_str(), (dir_ + "/" + link).c_str()) != 0) {
-        return Error(ErrorCode::kIo, "switching " + dir_ + "/" + link + ": " + strerror(errno));
-    }
-    return Status::Ok();
+    return ReplaceSymlink(dir_ + "/" + link, kVersionsPrefix + version);
 }
 
 Status ExtensionStore::Activate(const SemVer& version) {
     std::string v = version.ToString();
     if (!Staged(version)) {
         return Error(ErrorCode::kNotFound,
-                     "guest extensions " + v + " are not staged in " + VersionDir(v));
+                     "guest extensions " + v + " are not in " + VersionDir(v));
     }
     HVKIT_ASSIGN_OR_RETURN(std::optional<std::string> current, Current());
     if (current == v) return Status::Ok();
-    // previous first: a crash between the two leaves current as it was, and
-    // previous pointing at it (harmless).
+    // previous first, each switch durable before the next: a crash between
+    // the two leaves current as it was (previous pointing at it too), and
+    // the agent's recovery, which knows the version the hypervisor committed,
+    // calls Activate again. The other order could leave the old current
+    // referenced by neither link, to be collected as garbage.
     if (current) HVKIT_RETURN_IF_ERROR(Point("previous", *current));
     HVKIT_RETURN_IF_ERROR(Point("current", v));
-    HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_));
     return CollectGarbage();
 }
 
@@ -111,9 +99,8 @@ Status ExtensionStore::RollBack() {
     if (!previous || previous == current) {
         return Error(ErrorCode::kNotFound, "no previous guest extensions to roll back to");
     }
-    HVKIT_RETURN_IF_ERROR(Point("current", *previous));
-    if (current) HVKIT_RETURN_IF_ERROR(Point("previous", *current));
-    return SyncDirectory(dir_);
+    HVKIT_ASSIGN_OR_RETURN(SemVer back, SemVer::Parse(*previous, dir_ + "/previous"));
+    return Activate(back);
 }
 
 Status ExtensionStore::Discard(const SemVer& version) {

@@ -15,28 +15,6 @@ namespace hvkit::agent {
 
 namespace {
 
-ErrorCode CodeFor(uint32_t status) {
-    switch (status) {
-        case HVCHAN_E_BAD_SIGNATURE:
-            return ErrorCode::kBadSignature;
-        case HVCHAN_E_HASH_MISMATCH:
-            return ErrorCode::kHashMismatch;
-        case HVCHAN_E_ROLLBACK:
-            return ErrorCode::kRollback;
-        case HVCHAN_E_TOO_LARGE:
-            return ErrorCode::kTooLarge;
-        case HVCHAN_E_DENIED:
-            return ErrorCode::kRefused;
-        case HVCHAN_E_STATE:
-        case HVCHAN_E_BUSY:
-            return ErrorCode::kConflict;
-        case HVCHAN_E_IO:
-            return ErrorCode::kIo;
-        default:
-            return ErrorCode::kInvalidArgument;
-    }
-}
-
 std::string Version(uint32_t v) {
     return std::to_string(v >> 16) + "." + std::to_string((v >> 8) & 0xff) + "." +
            std::to_string(v & 0xff);
@@ -45,11 +23,22 @@ std::string Version(uint32_t v) {
 }  // namespace
 
 Status HostUpdater::Refused(const char* call, uint32_t status) const {
-    std::string why = status == HVCHAN_E_DENIED
-                          ? " (this VM was not started with --allow-hypervisor-update)"
-                          : "";
-    return Error(CodeFor(status), std::string("the hypervisor refused ") + call + ": " +
-                                      hvchan::StatusName(status) + why);
+    std::string why;
+    if (status == HVCHAN_E_DENIED) {
+        why = " (this VM was not started with --allow-hypervisor-update)";
+    } else if (status != HVCHAN_E_BUSY) {
+        // hvmm keeps its reason with the session (UPDATE_STATUS); without it
+        // the guest could name the kind of refusal but not the rule.
+        hvchan::CallResult r = ch_.Call(HVCHAN_CALL_UPDATE_STATUS);
+        hvchan_update_status report{};
+        if (r.ok()) memcpy(&report, ch_.out_area().data(), sizeof report);
+        report.message[sizeof report.message - 1] = '\0';
+        if (r.ok() && report.last_status == status && report.message[0] != '\0') {
+            why = std::string(": ") + report.message;
+        }
+    }
+    return Error(hvchan::ErrorForStatus(status), std::string("the hypervisor refused ") + call +
+                                                     ": " + hvchan::StatusName(status) + why);
 }
 
 Result<HostVersions> HostUpdater::Versions() {

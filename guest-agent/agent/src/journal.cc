@@ -7,19 +7,22 @@ namespace hvkit::agent {
 
 namespace {
 
-constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS transactions(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('apply', 'rollback')),
-    from_version TEXT NOT NULL,
-    to_version TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('downloading', 'downloaded', 'transferring', 'staged',
-                                         'committing', 'committed', 'failed', 'undone')),
-    session INTEGER NOT NULL DEFAULT 0,
-    detail TEXT NOT NULL DEFAULT '',
-    started_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL);
-)";
+std::string Schema() {
+    return "CREATE TABLE IF NOT EXISTS transactions("
+           "id INTEGER PRIMARY KEY AUTOINCREMENT,"
+           "kind TEXT NOT NULL CHECK (kind IN ('apply', 'rollback')),"
+           "from_version TEXT NOT NULL,"
+           "to_version TEXT NOT NULL,"
+           "state TEXT NOT NULL CHECK (state IN (" +
+           TxStateSqlList({TxState::kDownloading, TxState::kDownloaded, TxState::kTransferring,
+                           TxState::kStaged, TxState::kCommitting, TxState::kCommitted,
+                           TxState::kFailed, TxState::kUndone}) +
+           ")),"
+           "session INTEGER NOT NULL DEFAULT 0,"
+           "detail TEXT NOT NULL DEFAULT '',"
+           "started_at INTEGER NOT NULL,"
+           "updated_at INTEGER NOT NULL);";
+}
 
 constexpr const char* kColumns =
     "id, kind, from_version, to_version, state, session, detail, started_at, updated_at";
@@ -28,13 +31,13 @@ int64_t Now() {
     return static_cast<int64_t>(time(nullptr));
 }
 
-Transaction FromRow(const Statement& st) {
+Result<Transaction> FromRow(const Statement& st) {
     Transaction t;
     t.id = st.ColumnInt(0);
-    t.kind = st.ColumnText(1);
+    HVKIT_ASSIGN_OR_RETURN(t.kind, ParseTxKind(st.ColumnText(1), "agent journal kind"));
     t.from_version = st.ColumnText(2);
     t.to_version = st.ColumnText(3);
-    t.state = st.ColumnText(4);
+    HVKIT_ASSIGN_OR_RETURN(t.state, ParseTxState(st.ColumnText(4), "agent journal state"));
     t.session = static_cast<uint64_t>(st.ColumnInt(5));
     t.detail = st.ColumnText(6);
     t.started_at = st.ColumnInt(7);
@@ -47,38 +50,38 @@ Transaction FromRow(const Statement& st) {
 Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
     auto j = std::make_unique<Journal>();
     HVKIT_ASSIGN_OR_RETURN(j->db_, Database::Open(path));
-    HVKIT_RETURN_IF_ERROR(j->db_->Exec(kSchema));
+    HVKIT_RETURN_IF_ERROR(j->db_->Exec(Schema()));
     return j;
 }
 
-Result<int64_t> Journal::Begin(const std::string& kind, const std::string& from,
-                               const std::string& to, const std::string& state) {
+Result<int64_t> Journal::Begin(TxKind kind, const std::string& from, const std::string& to,
+                               TxState state) {
     HVKIT_ASSIGN_OR_RETURN(std::optional<Transaction> open, Pending());
     if (open) {
         return Error(ErrorCode::kConflict, "transaction " + std::to_string(open->id) + " (" +
-                                               open->kind + " to " + open->to_version +
-                                               ") is still " + open->state);
+                                               std::string(TxKindName(open->kind)) + " to " +
+                                               open->to_version + ") is still " +
+                                               std::string(TxStateName(open->state)));
     }
     HVKIT_ASSIGN_OR_RETURN(
         Statement st, db_->Prepare("INSERT INTO transactions(kind, from_version, to_version, "
                                    "state, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"));
-    HVKIT_RETURN_IF_ERROR(st.Bind(1, kind)
+    HVKIT_RETURN_IF_ERROR(st.Bind(1, TxKindName(kind))
                               .Bind(2, from)
                               .Bind(3, to)
-                              .Bind(4, state)
+                              .Bind(4, TxStateName(state))
                               .Bind(5, Now())
                               .Bind(6, Now())
                               .Run());
     return db_->LastInsertRowId();
 }
 
-Status Journal::Advance(int64_t id, const std::string& state, const std::string& detail,
-                        uint64_t session) {
+Status Journal::Advance(int64_t id, TxState state, const std::string& detail, uint64_t session) {
     HVKIT_ASSIGN_OR_RETURN(
         Statement st,
         db_->Prepare("UPDATE transactions SET state = ?, detail = ?, updated_at = ?, "
                      "session = CASE WHEN ? = 0 THEN session ELSE ? END WHERE id = ?"));
-    return st.Bind(1, state)
+    return st.Bind(1, TxStateName(state))
         .Bind(2, detail)
         .Bind(3, Now())
         .Bind(4, static_cast<int64_t>(session))
@@ -87,26 +90,31 @@ Status Journal::Advance(int64_t id, const std::string& state, const std::string&
         .Run();
 }
 
-Result<std::optional<Transaction>> Journal::Pending() {
-    HVKIT_ASSIGN_OR_RETURN(Statement st,
-                           db_->Prepare(std::string("SELECT ") + kColumns +
-                                        " FROM transactions WHERE state NOT IN ('committed', "
-                                        "'failed', 'undone') ORDER BY id DESC LIMIT 1"));
-    HVKIT_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) return std::optional<Transaction>();
-    return std::optional<Transaction>(FromRow(st));
-}
-
-Result<std::vector<Transaction>> Journal::History() {
+Result<std::vector<Transaction>> Journal::Select(const std::string& where_and_order) {
     HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare(std::string("SELECT ") + kColumns +
-                                                      " FROM transactions ORDER BY id DESC"));
+                                                      " FROM transactions " + where_and_order));
     std::vector<Transaction> out;
     for (;;) {
         HVKIT_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
-        out.push_back(FromRow(st));
+        HVKIT_ASSIGN_OR_RETURN(Transaction t, FromRow(st));
+        out.push_back(std::move(t));
     }
     return out;
+}
+
+Result<std::optional<Transaction>> Journal::Pending() {
+    HVKIT_ASSIGN_OR_RETURN(
+        std::vector<Transaction> open,
+        Select("WHERE state NOT IN (" +
+               TxStateSqlList({TxState::kCommitted, TxState::kFailed, TxState::kUndone}) +
+               ") ORDER BY id DESC LIMIT 1"));
+    if (open.empty()) return std::optional<Transaction>();
+    return std::optional<Transaction>(std::move(open.front()));
+}
+
+Result<std::vector<Transaction>> Journal::History() {
+    return Select("ORDER BY id DESC");
 }
 
 }  // namespace hvkit::agent

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define HVCHAN_ABI_MAJOR 0u
-#define HVCHAN_ABI_MINOR 2u
+#define HVCHAN_ABI_MINOR 3u
 #define HVCHAN_ABI_VERSION ((HVCHAN_ABI_MAJOR << 16) | HVCHAN_ABI_MINOR)
 
 /* PCI identity. PROVISIONAL: hvkit has no PCI vendor ID of its own yet; these
@@ -131,10 +131,10 @@ struct hvchan_update_chunk {
 /* UPDATE_STATUS's output. */
 enum hvchan_update_state {
     HVCHAN_UPDATE_IDLE = 0,
-    HVCHAN_UPDATE_RECEIVING = 1, /* BEGIN accepted; chunks arriving */
-    HVCHAN_UPDATE_STAGED = 2,    /* END verified and staged it */
-    HVCHAN_UPDATE_COMMITTED = 3, /* the last session committed */
-    HVCHAN_UPDATE_FAILED = 4     /* the last session ended in an error */
+    HVCHAN_UPDATE_TRANSFERRING = 1, /* BEGIN accepted; chunks arriving (was RECEIVING) */
+    HVCHAN_UPDATE_STAGED = 2,       /* END verified and staged it */
+    HVCHAN_UPDATE_COMMITTED = 3,    /* the last session committed */
+    HVCHAN_UPDATE_FAILED = 4        /* the last session ended in an error */
 };
 struct hvchan_update_status {
     uint32_t state;             /* hvchan_update_state */
@@ -160,9 +160,16 @@ enum hvchan_status {
     HVCHAN_E_HASH_MISMATCH = 8,
     HVCHAN_E_ROLLBACK = 9, /* below the host's anti-rollback floor */
     HVCHAN_E_TOO_LARGE = 10,
-    HVCHAN_E_IO = 11,     /* the host failed to store or read */
-    HVCHAN_E_BUSY = 12,   /* another session is active; retry later */
-    HVCHAN_E_FEATURE = 13 /* the call needs a feature the guest did not accept */
+    HVCHAN_E_IO = 11,      /* the host failed to store or read */
+    HVCHAN_E_BUSY = 12,    /* another session is active; retry later */
+    HVCHAN_E_FEATURE = 13, /* the call needs a feature the guest did not accept */
+    /* Minor 3: the update calls' refusals keep their kind (before, all four
+     * came back as HVCHAN_E_INVALID). hvchan_status_table.h maps each status
+     * to the error the guest reports. */
+    HVCHAN_E_REFUSED = 14,   /* the input breaks a rule (package policy, extraction) */
+    HVCHAN_E_MALFORMED = 15, /* the input (manifest, package) could not be parsed */
+    HVCHAN_E_NOT_FOUND = 16, /* something the call names does not exist */
+    HVCHAN_E_EXPIRED = 17    /* signed input past its expiry */
 };
 
 /* HVCHAN_CALL_INFO's output, at HVCHAN_BAR2_CALL_OUT_OFFSET. Grows only at its

@@ -42,6 +42,8 @@ HvchanMemory::~HvchanMemory() = default;
 
 std::optional<std::span<uint8_t>> HvchanMemory::Slice(Area area, uint64_t offset, uint64_t length) {
     AreaBounds b = Bounds(area, mapping_.size());
+    // The gates' one rule (GuestMemory::Slice): an empty range is allowed
+    // where it starts inside the area or at its end.
     // offset <= size and length <= size - offset: no sum that could overflow.
     if (offset > b.size || length > b.size - offset) return std::nullopt;
     return std::span<uint8_t>(mapping_.data() + b.offset + offset, length);

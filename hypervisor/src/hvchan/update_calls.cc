@@ -1,45 +1,26 @@
 // hvchan's update family: the guest's side of a hypervisor update, mapped onto
 // UpdateService. Each handler copies what it needs out of shared memory before
 // checking it (another vCPU may change those bytes meanwhile) and turns the
-// service's errors into hvchan statuses.
+// service's errors into hvchan statuses by the table both sides share
+// (hvkit/hvchan_status_table.h).
 #include <cstring>
 #include <vector>
 
 #include "hvchan/hvchan.h"
+#include "hvkit/hvchan_status_table.h"
 
 namespace hvkit::hvmm {
 
 namespace {
 
-hvchan_status StatusFor(const Status& st) {
-    switch (st.code()) {
-        case ErrorCode::kOk:
-            return HVCHAN_OK;
-        case ErrorCode::kBadSignature:
-            return HVCHAN_E_BAD_SIGNATURE;
-        case ErrorCode::kHashMismatch:
-            return HVCHAN_E_HASH_MISMATCH;
-        case ErrorCode::kRollback:
-            return HVCHAN_E_ROLLBACK;
-        case ErrorCode::kTooLarge:
-            return HVCHAN_E_TOO_LARGE;
-        case ErrorCode::kConflict:
-            return HVCHAN_E_STATE;
-        case ErrorCode::kIo:
-            return HVCHAN_E_IO;
-        default:
-            return HVCHAN_E_INVALID;
-    }
-}
-
-// Records (status) for UPDATE_STATUS and returns it.
-hvchan_status Done(HvchanCall& call, hvchan_status status) {
-    call.update->RecordLastStatus(status);
+// Records (status) and (why) for UPDATE_STATUS and returns it.
+hvchan_status Done(HvchanCall& call, hvchan_status status, std::string_view why = "") {
+    call.update->RecordLastCall(status, why);
     return status;
 }
 
 hvchan_status Done(HvchanCall& call, const Status& st) {
-    return Done(call, StatusFor(st));
+    return Done(call, hvchan::StatusForError(st.code()), st.message());
 }
 
 // args: input offset, length (header + manifest).

@@ -16,31 +16,36 @@
 namespace hvkit::hvmm {
 
 Status ReleaseStore::Recover() {
-    HVKIT_ASSIGN_OR_RETURN(Statement st,
-                           db_->Prepare("SELECT id, version, slot, state, floor_after FROM "
-                                        "transactions WHERE state IN ('staging', "
-                                        "'staged', 'committing') ORDER BY id"));
+    HVKIT_ASSIGN_OR_RETURN(
+        Statement st,
+        db_->Prepare("SELECT id, version, slot, state, floor_after FROM transactions WHERE state "
+                     "IN (" +
+                     TxStateSqlList({TxState::kStaging, TxState::kStaged, TxState::kCommitting}) +
+                     ") ORDER BY id"));
     struct Pending {
         int64_t id;
-        std::string version, slot, state, floor_after;
+        std::string version, slot;
+        TxState state;
+        std::string floor_after;
     };
     std::vector<Pending> pending;
     for (;;) {
         HVKIT_ASSIGN_OR_RETURN(bool row, st.Step());
         if (!row) break;
-        pending.push_back({st.ColumnInt(0), st.ColumnText(1), st.ColumnText(2), st.ColumnText(3),
-                           st.ColumnText(4)});
+        HVKIT_ASSIGN_OR_RETURN(TxState state, ParseTxState(st.ColumnText(3), "journal state"));
+        pending.push_back(
+            {st.ColumnInt(0), st.ColumnText(1), st.ColumnText(2), state, st.ColumnText(4)});
     }
     for (const Pending& p : pending) {
         char slot = p.slot == "b" ? 'b' : 'a';
-        if (p.state == "staging") {
+        if (p.state == TxState::kStaging) {
             HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming"));
-            HVKIT_RETURN_IF_ERROR(SetState(p.id, "aborted", "interrupted while staging"));
-        } else if (p.state == "staged") {
+            HVKIT_RETURN_IF_ERROR(SetState(p.id, TxState::kUndone, "interrupted while staging"));
+        } else if (p.state == TxState::kStaged) {
             HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot)));
             HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
             HVKIT_RETURN_IF_ERROR(
-                SetState(p.id, "aborted", "staged by an earlier hvmm process; expired"));
+                SetState(p.id, TxState::kUndone, "staged by an earlier hvmm process; expired"));
         } else {
             HVKIT_ASSIGN_OR_RETURN(SemVer floor_after,
                                    SemVer::Parse(p.floor_after, "journal floor_after"));

@@ -15,23 +15,49 @@ namespace hvkit::hvmm {
 
 namespace {
 
-constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS transactions(
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    version TEXT NOT NULL,
-    slot TEXT NOT NULL CHECK (slot IN ('a', 'b')),
-    state TEXT NOT NULL
-        CHECK (state IN ('staging', 'staged', 'committing', 'committed', 'aborted')),
-    signers TEXT NOT NULL DEFAULT '',
-    kind TEXT NOT NULL DEFAULT 'update' CHECK (kind IN ('update', 'rollback')),
-    floor_after TEXT NOT NULL DEFAULT '',
-    detail TEXT NOT NULL DEFAULT '',
-    started_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS floor(
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    version TEXT NOT NULL);
-)";
+// The journal's tables. Version 1 (PRAGMA user_version) speaks the shared
+// transaction vocabulary (hvkit/transaction_state.h); version 0 said
+// "aborted" for both failed and undone transactions and "update" for apply,
+// and is migrated on open.
+constexpr int kSchemaVersion = 1;
+
+std::string TransactionsTable(std::string_view name) {
+    return "CREATE TABLE IF NOT EXISTS " + std::string(name) +
+           "("
+           "id INTEGER PRIMARY KEY AUTOINCREMENT,"
+           "version TEXT NOT NULL,"
+           "slot TEXT NOT NULL CHECK (slot IN ('a', 'b')),"
+           "state TEXT NOT NULL CHECK (state IN (" +
+           TxStateSqlList({TxState::kStaging, TxState::kStaged, TxState::kCommitting,
+                           TxState::kCommitted, TxState::kFailed, TxState::kUndone}) +
+           ")),"
+           "signers TEXT NOT NULL DEFAULT '',"
+           "kind TEXT NOT NULL DEFAULT 'apply' CHECK (kind IN ('apply', 'rollback')),"
+           "floor_after TEXT NOT NULL DEFAULT '',"
+           "detail TEXT NOT NULL DEFAULT '',"
+           "started_at INTEGER NOT NULL,"
+           "updated_at INTEGER NOT NULL);";
+}
+
+constexpr const char* kFloorTable =
+    "CREATE TABLE IF NOT EXISTS floor(id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "version TEXT NOT NULL);";
+
+// Version 0's rows in version 1's words: an "aborted" row whose detail says
+// it was interrupted, expired or aborted by the guest was undone; any other
+// was a refusal or failure.
+constexpr const char* kMigrateFrom0 =
+    "INSERT INTO transactions(id, version, slot, state, signers, kind, floor_after, detail, "
+    "started_at, updated_at) SELECT id, version, slot, CASE WHEN state <> 'aborted' THEN state "
+    "WHEN detail LIKE 'interrupted%' OR detail LIKE '%expired%' OR detail = 'aborted' THEN "
+    "'undone' ELSE 'failed' END, signers, CASE kind WHEN 'update' THEN 'apply' ELSE kind END, "
+    "floor_after, detail, started_at, updated_at FROM transactions_v0;"
+    "DROP TABLE transactions_v0;";
+
+// The version last committed in slot (?1).
+const std::string kCommittedInSlot =
+    "SELECT version FROM transactions WHERE state = " + TxStateSqlList({TxState::kCommitted}) +
+    " AND slot = ? ORDER BY id DESC LIMIT 1";
 
 constexpr const char* kIncoming = ".incoming";
 
@@ -66,7 +92,7 @@ Result<std::unique_ptr<ReleaseStore>> ReleaseStore::Open(const std::string& dir,
     }
     store->trust_ = std::move(*trust);
     HVKIT_ASSIGN_OR_RETURN(store->db_, Database::Open(dir + "/journal.sqlite"));
-    HVKIT_RETURN_IF_ERROR(store->db_->Exec(kSchema));
+    HVKIT_RETURN_IF_ERROR(store->OpenSchema());
     HVKIT_RETURN_IF_ERROR(store->LoadFloor());
     HVKIT_RETURN_IF_ERROR(store->Recover());
     HVKIT_RETURN_IF_ERROR(store->LoadCommitted());
@@ -78,9 +104,41 @@ Result<std::optional<Release>> ReleaseStore::Peek(const std::string& dir) {
     std::unique_ptr<ReleaseStore> store(new ReleaseStore());
     store->dir_ = dir;
     HVKIT_ASSIGN_OR_RETURN(store->db_, Database::Open(dir + "/journal.sqlite"));
-    HVKIT_RETURN_IF_ERROR(store->db_->Exec(kSchema));
+    HVKIT_RETURN_IF_ERROR(store->OpenSchema());
     HVKIT_RETURN_IF_ERROR(store->LoadCommitted());
     return store->committed_;
+}
+
+Status ReleaseStore::OpenSchema() {
+    int64_t found = 0;
+    {  // finalized before the schema changes (a live statement locks its tables)
+        HVKIT_ASSIGN_OR_RETURN(Statement version, db_->Prepare("PRAGMA user_version"));
+        HVKIT_ASSIGN_OR_RETURN(bool row, version.Step());
+        if (row) found = version.ColumnInt(0);
+    }
+    if (found > kSchemaVersion) {
+        return Error(ErrorCode::kConflict, dir_ + "/journal.sqlite has schema version " +
+                                               std::to_string(found) + ", newer than this hvmm's " +
+                                               std::to_string(kSchemaVersion) +
+                                               "; run the hvmm that wrote it");
+    }
+    if (found == kSchemaVersion) return Status::Ok();
+    return db_->Transaction([&]() -> Status {
+        bool has_v0 = false;
+        {
+            HVKIT_ASSIGN_OR_RETURN(Statement old,
+                                   db_->Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                                "AND name = 'transactions'"));
+            HVKIT_ASSIGN_OR_RETURN(has_v0, old.Step());
+        }
+        if (has_v0) {
+            HVKIT_RETURN_IF_ERROR(db_->Exec("ALTER TABLE transactions RENAME TO transactions_v0"));
+        }
+        HVKIT_RETURN_IF_ERROR(db_->Exec(TransactionsTable("transactions")));
+        HVKIT_RETURN_IF_ERROR(db_->Exec(kFloorTable));
+        if (has_v0) HVKIT_RETURN_IF_ERROR(db_->Exec(kMigrateFrom0));
+        return db_->Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+    });
 }
 
 Status ReleaseStore::Step(std::string_view step) {
@@ -88,17 +146,17 @@ Status ReleaseStore::Step(std::string_view step) {
     return Status::Ok();
 }
 
-Status ReleaseStore::SetState(int64_t id, std::string_view state, std::string_view detail) {
+Status ReleaseStore::SetState(int64_t id, TxState state, std::string_view detail) {
     HVKIT_ASSIGN_OR_RETURN(
         Statement st,
         db_->Prepare("UPDATE transactions SET state = ?, detail = ?, updated_at = ? WHERE id = ?"));
-    return st.Bind(1, state).Bind(2, detail).Bind(3, Now()).Bind(4, id).Run();
+    return st.Bind(1, TxStateName(state)).Bind(2, detail).Bind(3, Now()).Bind(4, id).Run();
 }
 
 Status ReleaseStore::MarkCommitted(int64_t id, const SemVer& floor_after) {
     SemVer floor = floor_after > floor_ ? floor_after : floor_;
     HVKIT_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
-        HVKIT_RETURN_IF_ERROR(SetState(id, "committed"));
+        HVKIT_RETURN_IF_ERROR(SetState(id, TxState::kCommitted));
         HVKIT_ASSIGN_OR_RETURN(
             Statement st, db_->Prepare("INSERT INTO floor(id, version) VALUES (1, ?) "
                                        "ON CONFLICT(id) DO UPDATE SET version = excluded.version"));
@@ -110,33 +168,17 @@ Status ReleaseStore::MarkCommitted(int64_t id, const SemVer& floor_after) {
 
 Result<std::optional<char>> ReleaseStore::ReadCurrent() const {
     std::string link = dir_ + "/current";
-    char target[64];
-    ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
-    if (n < 0) {
-        if (errno == ENOENT) return std::optional<char>();
-        return Error(ErrorCode::kIo, "reading " + link + ": " + strerror(errno));
-    }
-    std::string t(target, static_cast<size_t>(n));
-    if (t != "slots/a" && t != "slots/b") {
+    HVKIT_ASSIGN_OR_RETURN(std::optional<std::string> target, ReadSymlink(link));
+    if (!target) return std::optional<char>();
+    if (*target != "slots/a" && *target != "slots/b") {
         return Error(ErrorCode::kMalformed,
-                     link + " points to \"" + t + "\", not slots/a or slots/b");
+                     link + " points to \"" + *target + "\", not slots/a or slots/b");
     }
-    return std::optional<char>(t.back());
+    return std::optional<char>(target->back());
 }
 
 Status ReleaseStore::SwitchCurrent(char slot) {
-    std::string tmp = dir_ + "/current.new";
-    std::string target = "slots/" + std::string(1, slot);
-    if (unlink(tmp.c_str()) != 0 && errno != ENOENT) {
-        return Error(ErrorCode::kIo, "removing " + tmp + ": " + strerror(errno));
-    }
-    if (symlink(target.c_str(), tmp.c_str()) != 0) {
-        return Error(ErrorCode::kIo, "creating " + tmp + ": " + strerror(errno));
-    }
-    if (rename(tmp.c_str(), (dir_ + "/current").c_str()) != 0) {
-        return Error(ErrorCode::kIo, "switching " + dir_ + "/current: " + strerror(errno));
-    }
-    return SyncDirectory(dir_);
+    return ReplaceSymlink(dir_ + "/current", "slots/" + std::string(1, slot));
 }
 
 Status ReleaseStore::LoadFloor() {
@@ -153,9 +195,7 @@ Status ReleaseStore::LoadCommitted() {
     HVKIT_ASSIGN_OR_RETURN(std::optional<char> current, ReadCurrent());
     committed_.reset();
     if (!current) return Status::Ok();
-    HVKIT_ASSIGN_OR_RETURN(Statement st,
-                           db_->Prepare("SELECT version FROM transactions WHERE state = "
-                                        "'committed' AND slot = ? ORDER BY id DESC LIMIT 1"));
+    HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare(kCommittedInSlot));
     st.Bind(1, std::string_view(&*current, 1));
     HVKIT_ASSIGN_OR_RETURN(bool found, st.Step());
     if (!found) {
@@ -180,7 +220,8 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     HVKIT_ASSIGN_OR_RETURN(
         Statement insert,
         db_->Prepare("INSERT INTO transactions(version, slot, state, floor_after, started_at, "
-                     "updated_at) VALUES ('', ?, 'staging', ?, ?, ?)"));
+                     "updated_at) VALUES ('', ?, " +
+                     TxStateSqlList({TxState::kStaging}) + ", ?, ?, ?)"));
     HVKIT_RETURN_IF_ERROR(insert.Bind(1, std::string_view(&slot, 1))
                               .Bind(2, installed.ToString())
                               .Bind(3, Now())
@@ -191,7 +232,7 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
 
     auto fail = [&](const Status& why) -> Status {
         (void)RemoveTree(incoming);
-        (void)SetState(id, "aborted", why.message());
+        (void)SetState(id, TxState::kFailed, why.message());
         return why;
     };
     HVKIT_RETURN_IF_ERROR(RemoveTree(incoming));
@@ -218,10 +259,10 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
 
     std::string signers;
     for (const auto& k : info->signer_key_ids) signers += (signers.empty() ? "" : ",") + k;
-    HVKIT_ASSIGN_OR_RETURN(
-        Statement staged,
-        db_->Prepare("UPDATE transactions SET version = ?, state = 'staged', signers = ?, "
-                     "updated_at = ? WHERE id = ?"));
+    HVKIT_ASSIGN_OR_RETURN(Statement staged,
+                           db_->Prepare("UPDATE transactions SET version = ?, state = " +
+                                        TxStateSqlList({TxState::kStaged}) +
+                                        ", signers = ?, updated_at = ? WHERE id = ?"));
     HVKIT_RETURN_IF_ERROR(
         staged.Bind(1, version.ToString()).Bind(2, signers).Bind(3, Now()).Bind(4, id).Run());
     staged_ = StagedRelease{id, Release{slot, version}, info->manifest, info->signer_key_ids};
@@ -233,7 +274,7 @@ Status ReleaseStore::Commit() {
     if (!staged_) return Error(ErrorCode::kConflict, "no staged release to commit");
     StagedRelease s = *staged_;
     SemVer replaced = installed();
-    HVKIT_RETURN_IF_ERROR(SetState(s.transaction, "committing"));
+    HVKIT_RETURN_IF_ERROR(SetState(s.transaction, TxState::kCommitting));
     HVKIT_RETURN_IF_ERROR(Step(release_step::kCommitting));
     HVKIT_RETURN_IF_ERROR(SwitchCurrent(s.release.slot));
     HVKIT_RETURN_IF_ERROR(Step(release_step::kSwitched));
@@ -247,7 +288,7 @@ Status ReleaseStore::Abort() {
     if (!staged_) return Error(ErrorCode::kConflict, "no staged release to abort");
     HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(staged_->release.slot)));
     HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
-    HVKIT_RETURN_IF_ERROR(SetState(staged_->transaction, "aborted", "aborted"));
+    HVKIT_RETURN_IF_ERROR(SetState(staged_->transaction, TxState::kUndone, "aborted"));
     staged_.reset();
     return Status::Ok();
 }
@@ -260,9 +301,7 @@ Result<Release> ReleaseStore::Rollback() {
     if (staged_) return Error(ErrorCode::kConflict, "a release is staged; abort it first");
     if (!committed_) return Error(ErrorCode::kConflict, "no release is committed");
     char slot = Other(committed_->slot);
-    HVKIT_ASSIGN_OR_RETURN(Statement st,
-                           db_->Prepare("SELECT version FROM transactions WHERE state = "
-                                        "'committed' AND slot = ? ORDER BY id DESC LIMIT 1"));
+    HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare(kCommittedInSlot));
     st.Bind(1, std::string_view(&slot, 1));
     HVKIT_ASSIGN_OR_RETURN(bool found, st.Step());
     if (!found || access(SlotPath(slot).c_str(), F_OK) != 0) {
@@ -280,7 +319,8 @@ Result<Release> ReleaseStore::Rollback() {
         Statement insert,
         db_->Prepare(
             "INSERT INTO transactions(version, slot, state, kind, floor_after, started_at, "
-            "updated_at) VALUES (?, ?, 'committing', 'rollback', ?, ?, ?)"));
+            "updated_at) VALUES (?, ?, " +
+            TxStateSqlList({TxState::kCommitting}) + ", 'rollback', ?, ?, ?)"));
     HVKIT_RETURN_IF_ERROR(insert.Bind(1, version.ToString())
                               .Bind(2, std::string_view(&slot, 1))
                               .Bind(3, floor_.ToString())

@@ -10,10 +10,13 @@
 //   DIR/current           symlink to slots/a or slots/b, replaced by rename(2)
 //
 // A transaction moves staging -> staged -> committing -> committed, or ends
-// aborted; a rollback is a transaction that starts at committing. Each state is journaled (SQLite,
-// synchronous=FULL) after the file system work it names is durable, so Open() after a crash at any
-// point finds the old or the new release and finishes (committing) or undoes (staging, staged) what
-// was in flight. See docs/hypervisor-update.md.
+// failed (refused) or undone (aborted by the guest, or interrupted and
+// recovered backwards): the shared vocabulary of hvkit/transaction_state.h.
+// A rollback is a transaction that starts at committing. Each state is
+// journaled (SQLite, synchronous=FULL) after the file system work it names
+// is durable, so Open() after a crash at any point finds the old or the new
+// release and finishes (committing) or undoes (staging, staged) what was in
+// flight. See docs/hypervisor-update.md.
 #pragma once
 
 #include <array>
@@ -29,6 +32,7 @@
 #include "hvkit/semver.h"
 #include "hvkit/status.h"
 #include "hvkit/store/sqlite.h"
+#include "hvkit/transaction_state.h"
 
 namespace hvkit::hvmm {
 
@@ -123,7 +127,10 @@ class ReleaseStore {
     ReleaseStore() = default;
     Status Recover();
     Status Step(std::string_view step);
-    Status SetState(int64_t id, std::string_view state, std::string_view detail = "");
+    // Creates the journal's tables, or migrates an older schema (kConflict
+    // for a newer one).
+    Status OpenSchema();
+    Status SetState(int64_t id, TxState state, std::string_view detail = "");
     // Marks (id) committed and raises the floor to (floor_after) (recorded
     // with the transaction: the release an update replaces, so one step back
     // stays possible; the floor itself for a rollback), in one SQLite

@@ -112,10 +112,10 @@ Result<uint64_t> UpdateService::BeginSession(const Begin& begin) {
         return Error(ErrorCode::kIo, "creating " + incoming_path_ + ": " + strerror(errno));
     }
     session_ = std::move(s);
-    last_state_ = HVCHAN_UPDATE_RECEIVING;
+    last_state_ = HVCHAN_UPDATE_TRANSFERRING;
     last_session_ = session_->id;
     last_version_ = session_->manifest.version.ToString();
-    last_message_ = "receiving";
+    last_message_ = "transferring";
     return session_->id;
 }
 
@@ -179,8 +179,8 @@ Status UpdateService::End(uint64_t session) {
     if (!staged.ok()) return Fail(staged.status());
     s.staged = true;
     if (!(staged->manifest.ToJson() == s.manifest.ToJson())) {
-        return Fail(Error(ErrorCode::kInvalidArgument,
-                          "the package's manifest is not the one announced at BEGIN"));
+        return Fail(
+            Error(ErrorCode::kRefused, "the package's manifest is not the one announced at BEGIN"));
     }
     s.last_activity = clock_();
     last_state_ = HVCHAN_UPDATE_STAGED;
@@ -220,9 +220,10 @@ Status UpdateService::Rollback() {
     return Status::Ok();
 }
 
-void UpdateService::RecordLastStatus(uint32_t status) {
+void UpdateService::RecordLastCall(uint32_t status, std::string_view message) {
     std::lock_guard lock(mu_);
     last_status_ = status;
+    if (status != HVCHAN_OK) last_message_ = message;
 }
 
 hvchan_update_status UpdateService::Report() const {

@@ -50,10 +50,12 @@ class UpdateService {
     Status Abort(uint64_t session);
     // ReleaseStore::Rollback, refused while a session is active.
     Status Rollback();
-    // The state for UPDATE_STATUS and the control socket. (last) is the
-    // hvchan status of the call just made, recorded for the report.
+    // The state for UPDATE_STATUS and the control socket.
     hvchan_update_status Report() const;
-    void RecordLastStatus(uint32_t status);
+    // Records the hvchan (status) of the call just made for the report and,
+    // for a failure, hvmm's reason (message), which the guest reads back to
+    // name the rule in its error.
+    void RecordLastCall(uint32_t status, std::string_view message);
 
     // The committed release's version ("" when none), for hvchan info.
     std::string committed_version() const;

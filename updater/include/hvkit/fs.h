@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,15 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes);
 
 // Atomically replaces (path) with (contents), file mode (mode).
 Status WriteFileAtomic(const std::string& path, std::string_view contents, mode_t mode = 0644);
+
+// Points the symlink (link) at (target), atomically: a new symlink
+// "(link).new" is renamed over (link) and the directory fsynced, so a reader
+// (and a crash) sees the old target or the new one, never none. Both the
+// release store's `current` and the guest extensions' links switch so.
+Status ReplaceSymlink(const std::string& link, const std::string& target);
+
+// The target of the symlink (link); none when (link) does not exist.
+Result<std::optional<std::string>> ReadSymlink(const std::string& link);
 
 // fsync of a directory, so a rename or create inside it is durable.
 Status SyncDirectory(const std::string& dir);

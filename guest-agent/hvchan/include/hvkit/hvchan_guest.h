@@ -12,6 +12,7 @@
 
 #include "hvkit/fs.h"
 #include "hvkit/hvchan_abi.h"
+#include "hvkit/hvchan_status_table.h"  // StatusName
 #include "hvkit/pci_sysfs.h"
 #include "hvkit/status.h"
 
@@ -30,9 +31,6 @@ struct CallResult {
     uint64_t sequence = 0;
     bool ok() const { return status == HVCHAN_OK; }
 };
-
-// "HVCHAN_E_RANGE" and friends; "status N" for numbers this build does not know.
-std::string StatusName(uint32_t status);
 
 // An open channel: both BARs mapped, the handshake done (magic, ABI major).
 // Holds an exclusive flock on resource0 while open, so one process in the

@@ -11,7 +11,6 @@
 // staged is dropped.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,50 +20,12 @@
 #include "hvkit/agent/extensions.h"
 #include "hvkit/agent/host_updater.h"
 #include "hvkit/agent/journal.h"
+#include "hvkit/agent/update_host.h"
+#include "hvkit/agent/update_step.h"
 #include "hvkit/package/trust_store.h"
 #include "hvkit/semver.h"
 
 namespace hvkit::agent {
-
-using Progress = std::function<void(uint64_t done, uint64_t total)>;
-
-// The hypervisor's side (HostUpdater over hvchan; a fake in tests).
-class UpdateHost {
-  public:
-    virtual ~UpdateHost() = default;
-    virtual Result<HostVersions> Versions() = 0;
-    virtual Result<uint64_t> Send(const std::string& package, const Sha256Digest& package_sha256,
-                                  const std::string& manifest, const Progress& progress) = 0;
-    virtual Status End(uint64_t session) = 0;
-    virtual Status Commit(uint64_t session) = 0;
-    virtual Status Abort(uint64_t session) = 0;
-    virtual Status Rollback() = 0;
-    // The host's update state: its open or last session.
-    virtual Result<hvchan_update_status> Report() = 0;
-};
-
-// Where packages come from (the TUF repository; a directory in tests).
-class PackageSource {
-  public:
-    virtual ~PackageSource() = default;
-    // Brings the trusted view of the repository up to date.
-    virtual Status Refresh() = 0;
-    // The versions offered, from the last Refresh.
-    virtual Result<std::vector<SemVer>> Available() = 0;
-    // Downloads (version)'s package to (dest), verified against the
-    // repository's metadata; returns the file's SHA-256 as verified, so no
-    // later step has to read the file again for it.
-    virtual Result<Sha256Digest> Fetch(const SemVer& version, const std::string& dest,
-                                       const Progress& progress) = 0;
-};
-
-// How the agent tells a person what it does (the CLI prints; tests record).
-class Reporter {
-  public:
-    virtual ~Reporter() = default;
-    virtual void Step(std::string_view what) = 0;
-    virtual void Progress(std::string_view what, uint64_t done, uint64_t total) = 0;
-};
 
 struct CheckResult {
     std::string installed;  // the hypervisor's committed (else running) version
@@ -94,7 +55,6 @@ class Agent {
     Result<ApplyResult> Rollback();
 
   private:
-    std::string DownloadPath(const SemVer& version) const;
     Status Settle(const Transaction& t);
 
     AgentConfig config_;

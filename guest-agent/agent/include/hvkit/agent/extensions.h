@@ -8,7 +8,8 @@
 //
 // Staging extracts into versions/<version>.incoming (the package verified
 // against the guest's trust store as it streams, files fsynced), then renames
-// it into place; Activate swaps the symlinks by rename(2) and fsyncs DIR.
+// it into place; Activate switches the symlinks (hvkit/fs.h ReplaceSymlink:
+// rename(2), then DIR fsynced), previous before current.
 // Versions other than current and previous are removed after a switch.
 #pragma once
 
@@ -29,10 +30,11 @@ class ExtensionStore {
     // versions/<version>, replacing an earlier staging of the same version.
     // The package's version must be (version).
     Status Stage(const std::string& package, const PackageTrustStore& trust, const SemVer& version);
-    // Makes (version) (already staged) current; the old current becomes
-    // previous.
+    // Makes (version) (already staged, or previous) current; the old current
+    // becomes previous. previous is switched first: a crash in between leaves
+    // current as it was, and calling Activate again finishes the switch.
     Status Activate(const SemVer& version);
-    // Makes previous current again (and current previous).
+    // Activate(previous): previous becomes current, current previous.
     Status RollBack();
     // Removes versions/<version> unless it is current or previous.
     Status Discard(const SemVer& version);
