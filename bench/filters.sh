@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 if [ "${1:-}" != --inside ]; then
     BUILD_DIR=$(cd "${1:-build}" && pwd)
-    for t in hypervisor/hvmm filters/hvfilterd/hvfilterd bench/bench_udp_load bench/bench_filter_peer \
+    for t in hypervisor/hvmm filters/host/hvfilterd bench/bench_udp_load bench/bench_filter_peer \
         bench/bench_scan_peer bench/bench_make_scan_files tests/system/hvkit-kvm-probe; do
         [ -x "$BUILD_DIR/$t" ] || { echo "missing $BUILD_DIR/$t: build the tree first" >&2; exit 2; }
     done

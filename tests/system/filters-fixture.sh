@@ -7,7 +7,7 @@
 # `serial` (guest-boot.sh).
 
 HVMM=$HVKIT_BUILD_DIR/hypervisor/hvmm
-HVFILTERD=$HVKIT_BUILD_DIR/filters/hvfilterd/hvfilterd
+HVFILTERD=$HVKIT_BUILD_DIR/filters/host/hvfilterd
 FILTERS_VM=""
 FILTERS_DAEMON=""
 FILTERS_RECEIVER=""
