@@ -39,8 +39,8 @@ fi
 PAD_MIB=$2
 # shellcheck disable=SC1090,SC1091
 source "$HVKIT_GUEST_ENV"
-source tests/system/guest-boot.sh
-source tests/system/update-fixture.sh
+source tests/system/lib/guest-boot.sh
+source tests/system/lib/update-fixture.sh
 out=$HVKIT_RESULTS/apply
 mkdir -p "$out"
 HVKIT_SCENARIO_DIR=$out

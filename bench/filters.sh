@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 if [ "${1:-}" != --inside ]; then
     BUILD_DIR=$(cd "${1:-build}" && pwd)
-    for t in hypervisor/hvmm filters/hvfilterd/hvfilterd bench/bench_udp_load bench/bench_filter_peer \
+    for t in hypervisor/hvmm filters/host/hvfilterd bench/bench_udp_load bench/bench_filter_peer \
         bench/bench_scan_peer bench/bench_make_scan_files tests/system/hvkit-kvm-probe; do
         [ -x "$BUILD_DIR/$t" ] || { echo "missing $BUILD_DIR/$t: build the tree first" >&2; exit 2; }
     done
@@ -42,7 +42,7 @@ fi
 PACKETS=$2 WINDOW=$3 FILES=$4 GUEST_ARGS=${5:-}
 # shellcheck disable=SC1090,SC1091
 source "$HVKIT_GUEST_ENV"
-source tests/system/guest-boot.sh
+source tests/system/lib/guest-boot.sh
 out=$HVKIT_RESULTS/filters
 mkdir -p "$out"
 HVKIT_SCENARIO_DIR=$out
@@ -52,7 +52,7 @@ SIGS=$PWD/tests/system/filters/test.sigs
 MARKER_RULE='udp[8:4] = 0x48564b49 and udp[12:4] = 0x542d4452 and udp[16:2] = 0x4f50'
 FILTERS_UDP_CHAIN="[{\"module\": \"pcap_rule\", \"params\": {\"filter\": \"$MARKER_RULE\", \"action\": \"drop\"}}]"
 FILTERS_FILE_CHAIN='[{"module": "signature", "params": {"signatures": "test.sigs"}}]'
-source tests/system/filters-fixture.sh
+source tests/system/lib/filters-fixture.sh
 # Deadlines far beyond any wait here: a policy answer would flatter neither side.
 start_filters_fixture "$out" 30000
 echo "where: ${HVKIT_TESTHOST:-?} ($(nproc) CPUs, $(uname -r)); $PACKETS packets of 64 bytes, window $WINDOW; $FILES files; guest: ${GUEST_ARGS:-defaults}"

@@ -10,7 +10,7 @@
 # HVKIT_TESTHOST_STALL seconds, default 300: testhost.sh kills QEMU and says
 # 125 too), its kernel soft-locked a vCPU thread inside
 # KVM_RUN so the guest never reached init (the scenario then fails naming
-# the soft lockup, guest-boot.sh), or a guest triple-faulted in its first
+# the soft lockup, lib/guest-boot.sh), or a guest triple-faulted in its first
 # instants of boot (hvmm: "VM stopped: guest triple fault", at the kernel's
 # first console line, a stage that passes in every other run). None is a
 # verdict on hvkit's behaviour as far as a rerun can tell, so the

@@ -2,7 +2,7 @@
 // region (docs/filter-rings.md) into the guest and wires its doorbell and
 // interrupt to eventfds in the kernel, so hvfilterd and the guest exchange
 // items without hvmm's threads in the path. The ABI is
-// hypervisor/include/hvkit/hvfilt_abi.h.
+// filters/abi/include/hvkit/hvfilt_abi.h.
 //
 //   device.cc  HvfiltDevice: config space, BAR2 registers, save/restore,
 //              handing the fds to an attaching hvfilterd

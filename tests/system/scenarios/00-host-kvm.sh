@@ -5,7 +5,7 @@
 # the results directory is writable, and (in the test host) modprobe finds
 # the kernel's modules.
 set -euo pipefail
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/../lib/common.sh"
 
 echo "running in: ${HVKIT_TESTHOST:-?} ($(uname -r), $(nproc) cpus)"
 [ -c /dev/kvm ] || fail "/dev/kvm is missing or not a character device"

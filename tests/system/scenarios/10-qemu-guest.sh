@@ -6,10 +6,9 @@
 # its hooks (one runs an extra binary with its copied libraries) and powers
 # off. Times the boot to "hvkit-guest: init reached".
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_DISK HVKIT_GUEST_CMDLINE; do
-    [ -n "${!v:-}" ] || fail "$v is not set (HVKIT_GUEST_ENV names the guest image's guest.env)"
-done
+source "$(dirname "$0")/../lib/guest-boot.sh"
+require_set --hint "HVKIT_GUEST_ENV names the guest image's guest.env" \
+    HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_DISK HVKIT_GUEST_CMDLINE
 command -v qemu-system-x86_64 >/dev/null || fail "no qemu-system-x86_64 (scripts/setup.sh installs it)"
 
 serial=$HVKIT_SCENARIO_DIR/guest-serial.log

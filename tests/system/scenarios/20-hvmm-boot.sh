@@ -6,10 +6,8 @@
 # which ends hvmm with status 0. Times hvmm start to init, as
 # 10-qemu-guest.sh does for QEMU (side by side in the same run).
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR; do
-    [ -n "${!v:-}" ] || fail "$v is not set"
-done
+source "$(dirname "$0")/../lib/guest-boot.sh"
+require_set HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR
 hvmm=$HVKIT_BUILD_DIR/hypervisor/hvmm
 [ -x "$hvmm" ] || fail "no hvmm at $hvmm (build the tree first)"
 

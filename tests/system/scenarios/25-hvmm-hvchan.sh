@@ -8,10 +8,8 @@
 # channel must still answer; hvmm must keep running and end cleanly with the
 # guest's reset. Records hvchan-bench's round trip next to a port-I/O exit.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR; do
-    [ -n "${!v:-}" ] || fail "$v is not set"
-done
+source "$(dirname "$0")/../lib/guest-boot.sh"
+require_set HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR
 hvmm=$HVKIT_BUILD_DIR/hypervisor/hvmm
 [ -x "$hvmm" ] || fail "no hvmm at $hvmm (build the tree first)"
 version=$("$hvmm" --version | awk '{print $2}')

@@ -8,10 +8,8 @@
 # must fail with the lock message; a missing image fails by name. A second
 # boot with ,ro mounts /data read-only and leaves the image unchanged.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_GUEST_DISK HVKIT_BUILD_DIR; do
-    [ -n "${!v:-}" ] || fail "$v is not set"
-done
+source "$(dirname "$0")/../lib/guest-boot.sh"
+require_set HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_GUEST_DISK HVKIT_BUILD_DIR
 hvmm=$HVKIT_BUILD_DIR/hypervisor/hvmm
 [ -x "$hvmm" ] || fail "no hvmm at $hvmm (build the tree first)"
 

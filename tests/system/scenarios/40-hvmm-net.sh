@@ -6,10 +6,8 @@
 # pings must come back and the file's sha256 must match. A missing TAP and a TAP another hvmm holds fail with
 # their messages.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR; do
-    [ -n "${!v:-}" ] || fail "$v is not set"
-done
+source "$(dirname "$0")/../lib/guest-boot.sh"
+require_set HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR
 hvmm=$HVKIT_BUILD_DIR/hypervisor/hvmm
 [ -x "$hvmm" ] || fail "no hvmm at $hvmm (build the tree first)"
 [ "$(id -u)" = 0 ] || { echo "SKIP: creating a TAP needs root"; exit 77; }

@@ -12,8 +12,8 @@
 # the installed extension, and the next start — hvmm from the store's
 # `current` — is 0.1.1, as the guest reads over hvchan.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-source "$(dirname "$0")/../update-fixture.sh"
+source "$(dirname "$0")/../lib/guest-boot.sh"
+source "$(dirname "$0")/../lib/update-fixture.sh"
 
 echo "== publisher: release 0.1.1 (hvmm 0.1.1 and a guest extension) signed and published over TUF"
 make_update_fixture "$HVKIT_SCENARIO_DIR/w"   # sets W, STATE, DATA_DISK, TAP, REPO_PID

@@ -11,8 +11,8 @@
 # hvchan-push of the same package is refused by hvmm. Every refusal
 # exits 3, and afterwards the host has committed nothing.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-source "$(dirname "$0")/../update-fixture.sh"
+source "$(dirname "$0")/../lib/guest-boot.sh"
+source "$(dirname "$0")/../lib/update-fixture.sh"
 
 update_fixture_begin "$HVKIT_SCENARIO_DIR/w"
 "$HVPKG" keygen --out "$W/rogue-key.json" >/dev/null

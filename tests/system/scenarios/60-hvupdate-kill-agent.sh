@@ -8,9 +8,9 @@
 # release on both sides and the transaction finished; never a mix. Then
 # `hvupdate apply` upgrades to the next release and completes.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-source "$(dirname "$0")/../update-fixture.sh"
-source "$(dirname "$0")/../update-faults.sh"
+source "$(dirname "$0")/../lib/guest-boot.sh"
+source "$(dirname "$0")/../lib/update-fixture.sh"
+source "$(dirname "$0")/../lib/update-faults.sh"
 
 make_fault_fixture "$HVKIT_SCENARIO_DIR/w"
 

@@ -11,9 +11,9 @@
 # other vCPU by IPI and NMI first, a path on which the test host's nested KVM
 # once triple-faulted the guest.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-source "$(dirname "$0")/../update-fixture.sh"
-source "$(dirname "$0")/../update-faults.sh"
+source "$(dirname "$0")/../lib/guest-boot.sh"
+source "$(dirname "$0")/../lib/update-fixture.sh"
+source "$(dirname "$0")/../lib/update-faults.sh"
 
 make_fault_fixture "$HVKIT_SCENARIO_DIR/w"
 UPDATE_VM_CPUS=1

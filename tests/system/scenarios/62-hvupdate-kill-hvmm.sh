@@ -9,9 +9,9 @@
 # the old release on both sides or the new one on both, never a mix. Then
 # `hvupdate apply` upgrades to the next release and completes.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-source "$(dirname "$0")/../update-fixture.sh"
-source "$(dirname "$0")/../update-faults.sh"
+source "$(dirname "$0")/../lib/guest-boot.sh"
+source "$(dirname "$0")/../lib/update-fixture.sh"
+source "$(dirname "$0")/../lib/update-faults.sh"
 
 make_fault_fixture "$HVKIT_SCENARIO_DIR/w"
 UPDATE_VM_CPUS=1

@@ -18,11 +18,9 @@
 # malformed configuration refused with file, line and key; hvfilterd's
 # table gone after SIGTERM.
 set -euo pipefail
-source "$(dirname "$0")/../guest-boot.sh"
-source "$(dirname "$0")/../filters-fixture.sh"
-for v in HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR; do
-    [ -n "${!v:-}" ] || fail "$v is not set"
-done
+source "$(dirname "$0")/../lib/guest-boot.sh"
+source "$(dirname "$0")/../lib/filters-fixture.sh"
+require_set HVKIT_GUEST_KERNEL HVKIT_GUEST_INITRD HVKIT_GUEST_CMDLINE HVKIT_BUILD_DIR
 [ "$(id -u)" = 0 ] || { echo "SKIP: network namespaces and fanotify need root"; exit 77; }
 
 serial=$HVKIT_SCENARIO_DIR/hvmm-serial.log

@@ -1,13 +1,11 @@
-# Shared by the scenarios that boot a guest (sourced, not run): `fail` with
-# the end of the guest's serial log, waiting for a VMM to end while noting
-# when the guest reached init, and the timing record.
+# shellcheck shell=bash
+# Shared by the scenarios that boot a guest (sourced, not run): waiting for
+# a VMM to end while noting when the guest reached init, and the timing
+# record; with common.sh's `fail`, which ends with the guest's serial log.
 #
 # Set `serial` (the guest's serial log) before calling these.
-fail() {
-    echo "FAIL: $*"
-    [ ! -f "${serial:-}" ] || { echo "--- last lines of $serial"; tail -n 30 "$serial"; }
-    exit 1
-}
+# shellcheck source=SCRIPTDIR/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # wait_for_guest PID: waits for the VMM process PID to end; sets `reached`
 # (when "hvkit-guest: init reached" appeared on the serial log, or empty),

@@ -1,7 +1,13 @@
+# shellcheck shell=bash
 # The fault scenarios' parts (sourced after update-fixture.sh). A fault is
 # KIND:POINT; a plan of them goes to the guest as hvkit.faults= (the guest
-# hook 30-hvupdate carries it out: the agent stops itself at POINT, then KIND
-# cuts it). The points, in the order an apply reaches them:
+# hook 32-hvupdate carries it out: the agent stops itself at POINT, then KIND
+# cuts it).
+
+# shellcheck source=SCRIPTDIR/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# The points, in the order an apply reaches them:
 FAULT_POINTS="downloaded mid-transfer staged committing"
 
 # make_fault_fixture DIR: the update world with 0.1.1 (the release every fault

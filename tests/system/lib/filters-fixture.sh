@@ -1,13 +1,16 @@
+# shellcheck shell=bash
 # The filter scenarios' world in the test host (sourced, not run): two
 # network namespaces joined by a veth (hvf1 10.77.0.1 -> hvf2 10.77.0.2), a
 # UDP receiver in hvf2, a watched tmpfs with a clean and two infected files,
 # hvfilterd's configuration, and the VM (hvmm --filter-rings) whose guest
 # serves the rings with `hvagent filters` (guest-hooks/50-filters).
-# Everything it starts is stopped by its EXIT trap. Needs `fail` and
-# `serial` (guest-boot.sh).
+# Everything it starts is stopped by its EXIT trap. Needs `serial`
+# (guest-boot.sh).
+# shellcheck source=SCRIPTDIR/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 HVMM=$HVKIT_BUILD_DIR/hypervisor/hvmm
-HVFILTERD=$HVKIT_BUILD_DIR/filters/hvfilterd/hvfilterd
+HVFILTERD=$HVKIT_BUILD_DIR/filters/host/hvfilterd
 FILTERS_VM=""
 FILTERS_DAEMON=""
 FILTERS_RECEIVER=""

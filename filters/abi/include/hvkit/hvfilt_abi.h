@@ -1,7 +1,7 @@
 /* The hvfilt PCI function: the device that maps the filter-ring region
  * (docs/filter-rings.md, "The device") into a guest. Shared by hvmm and the
  * guest side; C so either may include it. The region's own layout is
- * filters/ring/include/hvkit/filter_ring_abi.h.
+ * filter_ring_abi.h beside it.
  *
  *   BAR0  64-bit prefetchable memory: the region (a memfd, mapped as guest
  *         RAM; hvmm never reads or writes it)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The update scenarios' world (sourced): a publisher's release key, the host's
 # release store with that key trusted, signed releases (hvmm-next as the
 # hypervisor, a guest extension that says hello) in a TUF repository served
@@ -17,6 +18,9 @@
 # UPDATE_FIXTURE_PAD_MIB=N pads the hypervisor's part with N MiB of random
 # bytes; UPDATE_FIXTURE_DISK_MIB sizes the data disk (default 128).
 #   cleanup_update_fixture         stops the server, removes the TAP and STATE
+
+# shellcheck source=SCRIPTDIR/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 make_update_fixture() {
     update_fixture_begin "$1"
