@@ -1,7 +1,7 @@
 // The agent's record of every transaction, in SQLite (STATE_DIR/agent.sqlite):
 // a state machine per apply or rollback, so that an agent started after a
 // crash, kill or guest reset finds what was in flight and finishes or undoes
-// it (apply.h, Recover).
+// it (agent.h, Agent::Recover).
 //
 //   apply:    downloading -> downloaded -> transferring -> staged
 //             -> committing -> committed
