@@ -10,6 +10,8 @@
 //               UpdateService
 //   device.cc   HvchanDevice: config space, BAR0 registers, the call path,
 //               save/restore
+//   module.cc   its row in the device table: --hvchan,
+//               --allow-hypervisor-update, --state-dir
 //
 // The guest is hostile: every offset and length it names passes
 // HvchanMemory::Slice, call arguments are copied out of shared memory once
