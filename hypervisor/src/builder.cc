@@ -1,6 +1,7 @@
 // The one place that knows how a machine is put together: KVM, memory, the
 // VM, the devices from the device table, the boot image, the vCPUs. The parts
 // do not know each other.
+#include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "hvmm.h"
 
@@ -31,6 +32,24 @@ Status CheckConfig(const MachineConfig& config) {
     }
     if (!linux && !config.initrd.empty()) {
         return Error(ErrorCode::kInvalidArgument, "an initrd needs a kernel");
+    }
+    return Status::Ok();
+}
+
+// The devices (row) added from (first) on save their state under names the
+// row declares, so saved state always maps back to its row.
+Status CheckSavedStateNames(const DeviceModule& row, size_t first,
+                            const std::vector<std::shared_ptr<DeviceState>>& devices) {
+    for (size_t i = first; i < devices.size(); ++i) {
+        std::string_view name = devices[i]->name();
+        bool declared = false;
+        for (const char* declared_name : row.saved_state) declared |= name == declared_name;
+        if (!declared) {
+            return Error(ErrorCode::kConflict,
+                         std::string("device ") + row.name +
+                             ": set up a device that saves state as '" + std::string(name) +
+                             "', which its row does not declare in saved_state");
+        }
     }
     return Status::Ok();
 }
@@ -79,8 +98,11 @@ Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
         .devices = m->devices_,
         .pci = nullptr,
     };
-    for (const DeviceModule& module : DeviceTable()) {
-        HVKIT_RETURN_IF_ERROR(module.setup(ctx).WithContext(std::string("device ") + module.name));
+    for (const DeviceModule* module : DeviceTable()) {
+        size_t before = m->devices_.size();
+        HVKIT_RETURN_IF_ERROR(
+            module->setup(ctx).WithContext(std::string("device ") + module->name));
+        HVKIT_RETURN_IF_ERROR(CheckSavedStateNames(*module, before, m->devices_));
     }
 
     HVKIT_RETURN_IF_ERROR(WriteMpTable(*m->memory_, config.cpus));

@@ -1,22 +1,34 @@
 // hvmm's map: every type and function its parts share, each with its contract.
 // Read this file to know the rooms (Solo5 hvt's hvt.h habit); the .cc files
-// named in each section hold the how.
+// named in each section hold the how. Folders with a map of their own say so.
 //
-//   arch/x86_64/  machine facts: layout.h (every GPA), e820, gdt, regs, cpuid,
-//                 msr, lapic, mptable
-//   vstate/       KVM objects: kvm (/dev/kvm and its backend), guest_memory,
-//                 vm, vcpu, control (why and when the VM stops), run_gate
-//                 (where vCPUs park while paused)
-//   devices/      bus, the device table, serial (8250), i8042
+//   arch/x86_64/  machine facts: layout.h (every GPA), arch.h (the functions,
+//                 one .cc each: e820, gdt, regs, cpuid, msr, lapic, mptable)
+//   vstate/       KVM objects: kvm and kvm_backend (/dev/kvm and what backs
+//                 it), kvm_abi.h, memfd, guest_memory, vm, vcpu, vcpu_state,
+//                 control (why and when the VM stops), run_gate (where vCPUs
+//                 park while paused)
+//   devices/      bus, state (saved-state helpers), the device table
+//                 (table.cc) and each row's config (configs.h); serial (8250)
+//                 and i8042, each with its header and its row
+//   pci/          bus 0: root complex, config space, MSI-X, host bridge, the
+//                 "pci" row (its own map: pci/pci.h)
+//   virtio/       virtio 1.x over PCI: transport, split virtqueue, virtio-blk
+//                 and virtio-net with their rows (its own map: virtio/virtio.h)
+//   hvchan/       the hypercall channel: BAR2 memory, the call table, the
+//                 update calls, the device and its row (own map: hvchan/hvchan.h)
+//   hvfilt/       the filter-ring device: region BAR, doorbell ioeventfd,
+//                 INTx irqfd, its row (its own map: hvfilt/hvfilt.h)
+//   update/       the host's release store and the update service behind
+//                 hvchan's update calls (release_store.h, update_service.h)
 //   boot/         bzImage parsing and Linux 64-bit boot protocol; flat
 //                 real-mode payloads
-//   virtio/       virtio 1.x over PCI: transport, split virtqueue, virtio-blk,
-//                 virtio-net (its own map: virtio/virtio.h)
-//   hvfilt/       the filter-ring device: region BAR, doorbell ioeventfd,
-//                 INTx irqfd (its own map: hvfilt/hvfilt.h)
-//   builder       composes a Machine from a MachineConfig
 //   control/      the host's side: the control socket and serial input
 //                 (own header, control/control.h; it uses Machine's public API)
+//   builder.cc    composes a Machine from a MachineConfig; machine.cc,
+//                 machine_state.cc run it and carry its state
+//   run_options.cc  `hvmm run`'s options and usage, from the device rows;
+//                 memory_size.cc, version.cc; main.cc is the CLI
 //
 // Guest input is hostile: the only way to touch guest RAM is
 // GuestMemory::Slice(), which refuses ranges outside RAM and overflowing
@@ -32,11 +44,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "devices/configs.h"
+#include "hvkit/cli_args.h"
 #include "hvkit/fs.h"
 #include "hvkit/json.h"
 #include "hvkit/status.h"
@@ -257,7 +272,7 @@ class RunGate {
 };
 
 // ============================================================================
-// devices/device.cc, devices/bus.cc — devices and the buses that route to them
+// devices/bus.cc — devices and the buses that route to them
 // ============================================================================
 
 // An interrupt line a device drives (level: true asserted).
@@ -379,75 +394,13 @@ class Vm {
 };
 
 // ============================================================================
-// arch/x86_64 — machine facts
+// arch/x86_64/ — machine facts
 // ============================================================================
 
-// arch/x86_64/e820.cc
-struct E820Entry {
-    uint64_t addr;
-    uint64_t size;
-    uint32_t type;  // 1 RAM, 2 reserved
-};
-inline constexpr uint32_t kE820Ram = 1;
-inline constexpr uint32_t kE820Reserved = 2;
-
-// The BIOS memory map a guest with (memory) sees: low RAM up to the EBDA,
-// the legacy hole reserved, RAM from 1 MiB to the end of each region.
-std::vector<E820Entry> BuildE820(const GuestMemory& memory);
-
-// arch/x86_64/gdt.cc
-// A GDT descriptor of (flags) (access byte and flags nibble as Linux's
-// GDT_ENTRY writes them), (base) and (limit).
-uint64_t GdtEntry(uint16_t flags, uint32_t base, uint32_t limit);
-// The kvm_segment KVM_SET_SREGS wants for descriptor (entry) at GDT (index).
-kvm_segment SegmentFromGdt(uint64_t entry, uint8_t index);
-// The boot GDT: null, null, code64 (0x10, __BOOT_CS), data (0x18, __BOOT_DS), TSS (0x20).
-std::vector<uint64_t> BootGdt();
-
-// arch/x86_64/regs.cc
-// Writes identity page tables for [0, 4 GiB) (2 MiB pages) at kPml4Start.
-Status WriteIdentityPageTables(GuestMemory& memory);
-// Puts (vcpu_fd) in 64-bit mode per the Linux 64-bit boot protocol: boot GDT
-// and empty IDT written to (memory), paging on (CR3 = kPml4Start), EFER
-// LME|LMA, RIP = (entry), RSI = (boot_params), interrupts off.
-Status ConfigureLongMode(int vcpu_fd, GuestMemory& memory, uint64_t entry, uint64_t boot_params);
-// Puts (vcpu_fd) in real mode at (load_gpa >> 4):0, all segments equal, stack
-// just below kRealModeStackTop.
-Status ConfigureRealMode(int vcpu_fd, uint64_t load_gpa);
-// Power-on FPU state (FCW 0x37f, MXCSR 0x1f80).
-Status ConfigureFpu(int vcpu_fd);
-// One line of (vcpu_fd)'s state for a crash report: RIP, RSP, RFLAGS, CS,
-// CR0/CR2/CR3/CR4, EFER, GDT and IDT; "registers unreadable: ..." on error.
-std::string DescribeVcpuState(int vcpu_fd);
-
-// arch/x86_64/cpuid.cc
-// vCPU (index) of (count)'s CPUID: (supported) with its APIC ID (= index) in
-// leaves 1, 0xb, 0x1f and 0x8000001e, the topology counts, the hypervisor bit,
-// and hvmm's own leaf at kHvmmCpuidLeaf ("hvkit hvmm" + version).
-std::vector<kvm_cpuid_entry2> BuildVcpuCpuid(const std::vector<kvm_cpuid_entry2>& supported,
-                                             uint32_t index, uint32_t count);
-// KVM_SET_CPUID2 on (vcpu_fd).
-Status SetVcpuCpuid(int vcpu_fd, const std::vector<kvm_cpuid_entry2>& entries);
-inline constexpr uint32_t kHvmmCpuidLeaf = 0x40000100;
-
-// arch/x86_64/msr.cc
-// Boot values of the MSRs a fresh vCPU needs (SYSCALL MSRs 0, MISC_ENABLE fast
-// strings, MTRRs default write-back), kept to those in (supported).
-std::vector<kvm_msr_entry> BootMsrs(const std::vector<uint32_t>& supported);
-// KVM_SET_MSRS; fails naming the first MSR KVM refused.
-Status SetMsrs(int vcpu_fd, const std::vector<kvm_msr_entry>& msrs);
-
-// arch/x86_64/lapic.cc
-// LAPIC LINT0 = ExtINT (the PIC), LINT1 = NMI, as a PC's BIOS leaves them.
-Status ConfigureLapic(int vcpu_fd);
-
-// arch/x86_64/mptable.cc
-// The Intel MP table bytes for (cpus) vCPUs (APIC IDs 0..cpus-1, CPU 0 the
-// BSP), one ISA bus, the IOAPIC (ID = cpus) with ISA IRQs 0-15 on pins 0-15,
-// LINT0 ExtINT and LINT1 NMI, placed at (base). Refuses counts that do not fit.
-Result<std::vector<uint8_t>> BuildMpTable(uint32_t cpus, uint64_t base);
-// BuildMpTable at kMptableStart, written to (memory).
-Status WriteMpTable(GuestMemory& memory, uint32_t cpus);
+// Their functions (e820, the boot GDT, long/real mode registers, CPUID, boot
+// MSRs, the LAPIC's LINT pins, the MP table) are declared, each with its
+// contract, in arch/x86_64/arch.h; every guest-physical address they use is
+// in arch/x86_64/layout.h. The builder and the vCPU code include them.
 
 // ============================================================================
 // boot/bzimage.cc, boot/linux.cc, boot/payload.cc — what the vCPUs start in
@@ -495,82 +448,19 @@ Result<LinuxEntry> LoadLinux(GuestMemory& memory, const BzImage& image,
 Status LoadRealModePayload(GuestMemory& memory, std::span<const uint8_t> payload);
 
 // ============================================================================
-// devices/serial.cc, devices/i8042.cc, devices/table.cc — the devices
+// devices/table.cc and each device's row — the devices
 // ============================================================================
 
 // Where the UART's transmitted bytes go.
 using ByteSink = std::function<void(std::span<const uint8_t>)>;
 
-// An 8250/16550A UART: divisor latch, FIFO control, loopback, modem status,
-// and the THR-empty / received-data interrupts on (irq).
-class Serial8250 final : public Device {
-  public:
-    Serial8250(std::shared_ptr<IrqLine> irq, ByteSink sink);
-    std::string_view name() const override { return "serial"; }
-    void Read(uint64_t offset, std::span<uint8_t> data) override;
-    void Write(uint64_t offset, std::span<const uint8_t> data) override;
-    Json Save() const override;
-    Status Restore(const Json& state) override;
-    void Reset() override;
-    // Queues host input (bytes) for the guest to read; bytes past the
-    // receive buffer's capacity are dropped and counted.
-    void EnqueueInput(std::span<const uint8_t> bytes);
-    // Queues as many leading bytes of (bytes) as the receive buffer has room
-    // for and returns how many; drops nothing (for a host input source that
-    // can hold the rest back).
-    size_t OfferInput(std::span<const uint8_t> bytes);
-    uint64_t dropped_input() const;
-
-    struct Registers {
-        uint8_t ier = 0, iir = 0x01, lcr = 0, mcr = 0, lsr = 0x60, msr = 0xb0, scr = 0;
-        uint8_t dll = 0x0c, dlm = 0, fcr = 0;
-        bool thr_interrupt_pending = false;
-        std::vector<uint8_t> rx;
-    };
-
-  private:
-    uint8_t ReadRegister(uint8_t reg);
-    void WriteRegister(uint8_t reg, uint8_t value);
-    void UpdateInterrupt();  // recomputes IIR and drives the IRQ line
-    mutable std::mutex mu_;
-    Registers r_;
-    uint64_t dropped_ = 0;
-    bool irq_level_ = false;
-    std::shared_ptr<IrqLine> irq_;
-    ByteSink sink_;
-};
-
-// The i8042 keyboard controller, enough for Linux's probe and for its reset
-// line: command 0xfe (or an output-port write with bit 0 clear) calls
-// (on_reset). Ports: offset 0 = data (0x60), offset 4 = command/status (0x64).
-class I8042 final : public Device {
-  public:
-    I8042(std::shared_ptr<IrqLine> keyboard_irq, std::function<void()> on_reset);
-    std::string_view name() const override { return "i8042"; }
-    void Read(uint64_t offset, std::span<uint8_t> data) override;
-    void Write(uint64_t offset, std::span<const uint8_t> data) override;
-    Json Save() const override;
-    Status Restore(const Json& state) override;
-    void Reset() override;
-
-    struct Registers {
-        uint8_t status = 0x1c;   // system flag, command/data, unlocked
-        uint8_t control = 0x47;  // interrupts on, translation, system flag
-        uint8_t pending_command = 0;
-        std::vector<uint8_t> output;  // bytes waiting for the guest at port 0x60
-    };
-
-  private:
-    void Command(uint8_t command);
-    void Data(uint8_t value);
-    void Push(uint8_t byte);
-    void UpdateInterrupt();
-    mutable std::mutex mu_;
-    Registers r_;
-    bool irq_level_ = false;
-    std::shared_ptr<IrqLine> irq_;
-    std::function<void()> on_reset_;
-};
+// The two legacy ISA devices, each declared with its contract in its own
+// header beside its body:
+//   devices/serial.h  Serial8250: COM1, an 8250/16550A UART whose transmitted
+//                     bytes go to a ByteSink and whose receive FIFO the host
+//                     side feeds (control/serial_input.cc)
+//   devices/i8042.h   I8042: the keyboard controller, for Linux's probe and
+//                     its reset line (the end of the VM)
 
 struct MachineConfig;
 class PciRoot;
@@ -609,14 +499,44 @@ struct DeviceContext {
 };
 
 // A device module: creates its device(s) and places them on the buses.
-struct DeviceModule {
-    const char* name;
-    Status (*setup)(DeviceContext& ctx);
+// One `hvmm run` option a device row owns.
+struct DeviceOption {
+    const char* name;  // "--disk"
+    bool takes_value;  // "--disk FILE"; false: a flag ("--hvchan")
 };
 
-// Every device a machine gets, in setup order. The builder walks this table
-// and knows no device by name.
-std::span<const DeviceModule> DeviceTable();
+// A device module, after Solo5's hvt_module_ops: everything the rest of hvmm
+// needs to know about one device, in one row defined beside the device. Only
+// the table (devices/table.cc) lists the rows; main.cc, the builder and
+// MachineConfig know no device by name.
+struct DeviceModule {
+    const char* name;
+    // The `hvmm run` options the row owns; no other row or the machine may
+    // own the same name.
+    std::span<const DeviceOption> options;
+    // Its part of the usage line, one unit kept on one line ("[--disk
+    // FILE[,ro]]"), and its help paragraph (lines of at most 72 columns,
+    // without indent; RunUsage() indents them). Empty for a row without
+    // options.
+    const char* synopsis;
+    const char* help;
+    // Reads the row's options from (args) into its own part of (config).
+    // Errors are usage errors that name the option and the rule. Null when
+    // the row has no options.
+    Status (*parse)(const cli::Args& args, DeviceConfigs& config);
+    // Creates the device(s) from ctx.config.devices, places them on the
+    // buses and adds them to ctx.devices; nothing when the configuration
+    // leaves the device out.
+    Status (*setup)(DeviceContext& ctx);
+    // The names its devices save their state under (DeviceState::name(), the
+    // keys of Machine::SaveDevices()). The builder refuses a device whose name
+    // is not declared here, so saved state always maps back to its row.
+    std::span<const char* const> saved_state;
+};
+
+// Every device a machine gets, in setup order. The builder walks this table,
+// `hvmm run` takes its options and usage from it.
+std::span<const DeviceModule* const> DeviceTable();
 
 // ============================================================================
 // vstate/vcpu.cc — vCPUs and their run loop
@@ -691,18 +611,10 @@ struct MachineConfig {
     std::vector<uint8_t> real_mode_payload;
     ByteSink serial_sink;  // required
     std::string kvm_path = "/dev/kvm";
-    // Optional devices.
-    bool hvchan = false;                   // the hypercall channel (PCI 00:02.0)
-    bool allow_hypervisor_update = false;  // hvchan update calls permitted
-    // The host's release store (docs/hypervisor-update.md), opened only with
-    // allow_hypervisor_update.
-    std::string state_dir = "/var/lib/hvkit/hvmm";
-    std::string disk_path;  // virtio-blk on a raw image ("" = none)
-    bool disk_read_only = false;
-    std::string tap_name;  // virtio-net on this TAP ("" = none)
-    // The filter-ring region's size for hvfilt (PCI 00:05.0): 0 = no device,
-    // else a power of two in [HVFILT_MIN_REGION_SIZE, HVFILT_MAX_REGION_SIZE].
-    uint64_t filter_rings_bytes = 0;
+    // Each device row's own configuration (devices/configs.h), filled by the
+    // rows' parse from `hvmm run`'s options; optional devices are off by
+    // default.
+    DeviceConfigs devices;
 };
 
 // A built VM ready to run.
@@ -774,5 +686,31 @@ Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config);
 // "512M", "2G", "1048576K" or plain MiB ("512") -> bytes; refuses garbage,
 // overflow and sizes that are not whole pages.
 Result<uint64_t> ParseMemorySize(const std::string& text);
+
+// ============================================================================
+// run_options.cc — `hvmm run`'s command line, from the machine and the rows
+// ============================================================================
+
+// What `hvmm run`'s words say. The boot images are read (and the serial sink
+// opened) by main.cc: a missing file is a failure, not a usage error.
+struct RunOptions {
+    MachineConfig config;  // kernel, initrd and serial_sink still empty
+    std::string kernel_path;
+    std::optional<std::string> initrd_path;
+    std::optional<std::string> control_path;
+    bool allow_pvm = false;
+};
+
+// Parses (argv), the words after `hvmm run`: the machine's own options
+// (--kernel, --initrd, --cmdline, --mem, --cpus, --control, --allow-pvm) and
+// every option of (rows), each row's through its parse. An unknown option,
+// a repeated one, or a value a rule refuses is a usage error naming the
+// option and the rule.
+Result<RunOptions> ParseRunOptions(const std::vector<std::string>& argv,
+                                   std::span<const DeviceModule* const> rows = DeviceTable());
+
+// `hvmm run`'s usage: the synopsis (the machine's options, then each row's
+// unit, wrapped) and the help (the machine's paragraph, then each row's).
+std::string RunUsage(std::span<const DeviceModule* const> rows = DeviceTable());
 
 }  // namespace hvkit::hvmm

@@ -28,39 +28,14 @@ constexpr int kExitUsage = 2;
 constexpr int kExitStopped = 3;        // stopped by SIGINT/SIGTERM or a control-socket shutdown
 constexpr int kExitNoHardwareKvm = 4;  // check-kvm: KVM works but cannot boot a stock kernel
 
-constexpr const char* kHelp = R"(usage: hvmm COMMAND [ARGS]
+// The help around `hvmm run`'s, which the machine and the device rows compose
+// (RunUsage, run_options.cc).
+constexpr const char* kHelpHead = R"(usage: hvmm COMMAND [ARGS]
 
 The hvkit virtual machine monitor (KVM). Details: docs/hvmm.md.
 
-  hvmm run --kernel BZIMAGE [--initrd FILE] [--cmdline TEXT] [--mem SIZE]
-           [--cpus N] [--serial-log FILE] [--serial-input stdin|none]
-           [--control PATH] [--disk FILE[,ro]] [--net tap=NAME] [--allow-pvm]
-           [--hvchan [--allow-hypervisor-update [--state-dir DIR]]]
-           [--filter-rings SIZE]
-      Boot a Linux bzImage (64-bit boot protocol). SIZE like 512M or 2G
-      (default 256M); N vCPUs (default 1). The serial console (COM1, ttyS0)
-      goes to stdout, or to FILE with --serial-log. Its input is read from
-      stdin (default; a terminal is put in raw mode, Ctrl-C still stops hvmm,
-      and a terminal hvmm runs in the background of is not read; EOF stops
-      reading, not the VM) or nothing with --serial-input none. --control
-      serves the control socket at PATH (mode 0600): line-delimited JSON
-      requests status, pause, resume, shutdown. A guest reset (reboot) ends
-      the VM. --allow-pvm boots even where /dev/kvm is PVM-backed, which
-      only a PVM-aware guest kernel survives.
-      --disk FILE[,ro]: virtio-blk (PCI 00:03.0, /dev/vda) on a raw image,
-      locked with flock (shared with ,ro, which also makes it read-only).
-      --net tap=NAME: virtio-net (PCI 00:04.0, eth0) on the existing TAP
-      device NAME (ip tuntap add dev NAME mode tap [user USER]); its MAC is
-      52:54:00 plus three bytes derived from NAME.
-      --hvchan gives the guest the hypercall channel (PCI 00:02.0,
-      docs/hvchan-abi.md); --allow-hypervisor-update lets this VM update
-      the hypervisor through it, into the release store at --state-dir DIR
-      (default /var/lib/hvkit/hvmm; docs/hypervisor-update.md).
-      --filter-rings SIZE gives the guest the filter-ring device (PCI
-      00:05.0, docs/filter-rings.md) with a SIZE-byte shared region (a power
-      of two from 64K to 128M, e.g. 2M); hvfilterd attaches to it through
-      the control socket (filter-attach).
-  hvmm control PATH CMD
+)";
+constexpr const char* kHelpTail = R"(  hvmm control PATH CMD
       Send CMD (status, pause, resume, shutdown or filter-attach) to the
       control socket at PATH and print the JSON response; exit 0 when it
       says "ok":true. filter-attach's fds are closed: hvfilterd is the
@@ -76,6 +51,12 @@ or triple fault; for control: the request failed or was refused); 2 usage
 error; 3 stopped by SIGINT/SIGTERM or a control-socket shutdown; 4
 (check-kvm) KVM works but cannot boot a stock kernel.
 )";
+
+int Help() {
+    std::string help = std::string(kHelpHead) + RunUsage() + kHelpTail;
+    fputs(help.c_str(), stdout);
+    return kExitOk;
+}
 
 int Fail(const Status& st) {
     fprintf(stderr, "hvmm: %s\n", st.message().c_str());
@@ -103,34 +84,6 @@ void WriteAll(int fd, std::span<const uint8_t> bytes) {
         if (n <= 0) return;  // the console is gone; the guest keeps running
         done += static_cast<size_t>(n);
     }
-}
-
-// "--disk FILE[,ro]" into (config).
-Status ParseDiskOption(const std::string& value, MachineConfig& config) {
-    std::string path = value;
-    if (path.size() > 3 && path.compare(path.size() - 3, 3, ",ro") == 0) {
-        path.resize(path.size() - 3);
-        config.disk_read_only = true;
-    }
-    if (path.empty() || path.find(',') != std::string::npos) {
-        return Error(ErrorCode::kMalformed,
-                     "--disk '" + value + "': expected FILE or FILE,ro (no other options)");
-    }
-    config.disk_path = path;
-    return Status::Ok();
-}
-
-// "--net tap=NAME" into (config).
-Status ParseNetOption(const std::string& value, MachineConfig& config) {
-    const std::string prefix = "tap=";
-    std::string name = value.rfind(prefix, 0) == 0 ? value.substr(prefix.size()) : "";
-    // IFNAMSIZ is 16 including the NUL.
-    if (name.empty() || name.size() > 15 || name.find_first_of(",/ ") != std::string::npos) {
-        return Error(ErrorCode::kMalformed,
-                     "--net '" + value + "': expected tap=NAME (an interface name of 1-15 bytes)");
-    }
-    config.tap_name = name;
-    return Status::Ok();
 }
 
 int CheckKvm() {
@@ -206,85 +159,24 @@ void ReleaseBootImages(MachineConfig& config) {
 }
 
 int Run(const std::vector<std::string>& argv) {
-    auto args = cli::ParseArgs(
-        argv, {.value_options = {"--kernel", "--initrd", "--cmdline", "--mem", "--cpus",
-                                 "--serial-log", "--serial-input", "--control", "--state-dir",
-                                 "--disk", "--net", "--filter-rings"},
-               .flags = {"--allow-pvm", "--hvchan", "--allow-hypervisor-update"},
-               .positional = 0});
-    if (!args.ok()) return Usage(args.status().message());
-    auto kernel_path = args->Required("--kernel");
-    auto initrd_path = args->One("--initrd");
-    auto cmdline = args->One("--cmdline");
-    auto mem = args->One("--mem");
-    auto cpus = args->One("--cpus");
-    auto serial_log = args->One("--serial-log");
-    auto serial_input = args->One("--serial-input");
-    auto control_path = args->One("--control");
-    auto disk = args->One("--disk");
-    auto net = args->One("--net");
-    auto filter_rings = args->One("--filter-rings");
-    for (const Status* st :
-         {&kernel_path.status(), &initrd_path.status(), &cmdline.status(), &mem.status(),
-          &cpus.status(), &serial_log.status(), &serial_input.status(), &control_path.status(),
-          &disk.status(), &net.status(), &filter_rings.status()}) {
-        if (!st->ok()) return Usage(st->message());
-    }
-    std::string input_source = serial_input->value_or("stdin");
-    if (input_source != "stdin" && input_source != "none") {
-        return Usage("--serial-input '" + input_source + "': use stdin or none");
-    }
-    MachineConfig config;
-    if (*disk) {
-        Status st = ParseDiskOption(**disk, config);
-        if (!st.ok()) return Usage(st.message());
-    }
-    if (*net) {
-        Status st = ParseNetOption(**net, config);
-        if (!st.ok()) return Usage(st.message());
-    }
-    if (*mem) {
-        auto bytes = ParseMemorySize(**mem);
-        if (!bytes.ok()) return Usage(bytes.status().message());
-        config.memory_bytes = *bytes;
-    }
-    if (*filter_rings) {
-        auto bytes = ParseMemorySize(**filter_rings);
-        if (!bytes.ok()) return Usage("--filter-rings: " + bytes.status().message());
-        Status st = CheckFilterRegionSize(*bytes);
-        if (!st.ok()) return Usage(st.message());
-        config.filter_rings_bytes = *bytes;
-    }
-    if (*cpus) {
-        auto n = cli::ParseInteger("--cpus", **cpus, 1, 4096);
-        if (!n.ok()) return Usage(n.status().message());
-        config.cpus = static_cast<uint32_t>(*n);
-    }
-    config.kernel_name = *kernel_path;
-    auto kernel = ReadBinary("kernel", *kernel_path, 512u << 20);
+    auto options = ParseRunOptions(argv);
+    if (!options.ok()) return Usage(options.status().message());
+    MachineConfig& config = options->config;
+    auto kernel = ReadBinary("kernel", options->kernel_path, 512u << 20);
     if (!kernel.ok()) return Fail(kernel.status());
     config.kernel = std::move(*kernel);
-    if (*initrd_path) {
-        auto initrd = ReadBinary("initrd", **initrd_path, size_t{2} << 30);
+    if (options->initrd_path) {
+        auto initrd = ReadBinary("initrd", *options->initrd_path, size_t{2} << 30);
         if (!initrd.ok()) return Fail(initrd.status());
         config.initrd = std::move(*initrd);
     }
-    config.cmdline = cmdline->value_or("console=ttyS0 reboot=k panic=1");
-    config.hvchan = args->Has("--hvchan");
-    config.allow_hypervisor_update = args->Has("--allow-hypervisor-update");
-    if (config.allow_hypervisor_update && !config.hvchan) {
-        return Usage("--allow-hypervisor-update needs --hvchan (updates arrive through it)");
-    }
-    auto state_dir = args->One("--state-dir");
-    if (!state_dir.ok()) return Usage(state_dir.status().message());
-    if (*state_dir) config.state_dir = **state_dir;
     // Check the image before KVM, so a wrong file is reported as such anywhere.
     auto image = ParseBzImage(config.kernel, config.kernel_name);
     if (!image.ok()) return Fail(image.status());
 
     KvmHostFacts facts = ProbeKvmHostFacts();
     KvmBackend backend = ClassifyKvmBackend(facts);
-    if (backend != KvmBackend::kHardware && !args->Has("--allow-pvm")) {
+    if (backend != KvmBackend::kHardware && !options->allow_pvm) {
         return Fail(Error(ErrorCode::kConflict,
                           "/dev/kvm here is " + DescribeKvmBackend(backend, facts) +
                               ": it cannot run a stock Linux kernel (64-bit supervisor code "
@@ -295,12 +187,12 @@ int Run(const std::vector<std::string>& argv) {
 
     UniqueFd log;
     int serial_fd = STDOUT_FILENO;
-    if (*serial_log) {
-        log =
-            UniqueFd(open((*serial_log)->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    const std::optional<std::string>& serial_log = config.devices.serial.log_path;
+    if (serial_log) {
+        log = UniqueFd(open(serial_log->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
         if (!log.valid()) {
             return Fail(Error(ErrorCode::kIo,
-                              "cannot open serial log " + **serial_log + ": " + strerror(errno)));
+                              "cannot open serial log " + *serial_log + ": " + strerror(errno)));
         }
         serial_fd = log.get();
     }
@@ -312,7 +204,8 @@ int Run(const std::vector<std::string>& argv) {
     if (!machine.ok()) return Fail(machine.status());
     ReleaseBootImages(config);
     HostSide host;
-    Status started = StartHostSide(**machine, *control_path, input_source == "stdin", host);
+    Status started =
+        StartHostSide(**machine, options->control_path, config.devices.serial.read_stdin, host);
     if (!started.ok()) return Fail(started);
     StopReason reason = (*machine)->Run(/*handle_host_signals=*/true);
     host.Stop();  // joins the threads, restores the terminal, removes the socket
@@ -337,7 +230,7 @@ int Version(const std::vector<std::string>& argv) {
     auto dir = args->One("--state-dir");
     if (!dir.ok()) return Usage(dir.status().message());
     printf("hvmm %s\n", HvmmVersion());
-    std::string state_dir = dir->value_or(MachineConfig{}.state_dir);
+    std::string state_dir = dir->value_or(HvchanConfig{}.state_dir);
     auto committed = ReleaseStore::Peek(state_dir);
     if (!committed.ok()) return Fail(committed.status());
     if (*committed) {
@@ -353,16 +246,10 @@ int main(int argc, char** argv) {
     if (argc < 2) return Usage("missing command");
     std::string command = argv[1];
     std::vector<std::string> rest(argv + 2, argv + argc);
-    if (command == "--help" || command == "-h" || command == "help") {
-        fputs(kHelp, stdout);
-        return kExitOk;
-    }
+    if (command == "--help" || command == "-h" || command == "help") return Help();
     if (command == "--version") return Version(rest);
     for (const auto& arg : rest) {
-        if (arg == "--help" || arg == "-h") {
-            fputs(kHelp, stdout);
-            return kExitOk;
-        }
+        if (arg == "--help" || arg == "-h") return Help();
     }
     if (command == "run") return Run(rest);
     if (command == "control") return Control(rest);

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "hvmm.h"
 

@@ -15,8 +15,8 @@ TEST(HvchanAbi, LayoutIsConsistent) {
     EXPECT_EQ(HVCHAN_ABI_VERSION, (HVCHAN_ABI_MAJOR << 16) | HVCHAN_ABI_MINOR);
     EXPECT_LE(sizeof(hvchan_call_block), HVCHAN_BAR2_CALL_IN_OFFSET);
     EXPECT_EQ(HVCHAN_BAR2_CALL_IN_OFFSET + HVCHAN_BAR2_CALL_IN_SIZE, HVCHAN_BAR2_CALL_OUT_OFFSET);
-    EXPECT_EQ(HVCHAN_BAR2_CALL_OUT_OFFSET + HVCHAN_BAR2_CALL_OUT_SIZE, HVCHAN_BAR2_RINGS_OFFSET);
-    EXPECT_LT(HVCHAN_BAR2_RINGS_OFFSET, HVCHAN_BAR2_SIZE);
+    EXPECT_EQ(HVCHAN_BAR2_CALL_OUT_OFFSET + HVCHAN_BAR2_CALL_OUT_SIZE, HVCHAN_BAR2_CALL_AREAS_END);
+    EXPECT_LE(HVCHAN_BAR2_CALL_AREAS_END, HVCHAN_BAR2_SIZE);
     EXPECT_LE(sizeof(hvchan_info), HVCHAN_BAR2_CALL_OUT_SIZE);
     EXPECT_EQ(HVCHAN_BAR2_SIZE & (HVCHAN_BAR2_SIZE - 1), 0u) << "a BAR size is a power of two";
 }
@@ -106,6 +106,7 @@ TEST_F(HvchanTest, InfoReportsVersionsAndPermission) {
     EXPECT_STREQ(info.hv_version_string, "0.1.2");
     EXPECT_EQ(info.update_permitted, 0u);
     EXPECT_STREQ(info.committed_version_string, "");
+    EXPECT_EQ(info.reserved, 0u);
 }
 
 TEST_F(HvchanTest, EchoCopiesInputToOutput) {
@@ -165,10 +166,10 @@ TEST(HvchanMemory, SliceChecksEveryArea) {
     using Area = HvchanMemory::Area;
     EXPECT_TRUE((*m)->Slice(Area::kCallIn, HVCHAN_BAR2_CALL_IN_SIZE, 0).has_value());
     EXPECT_FALSE((*m)->Slice(Area::kCallIn, HVCHAN_BAR2_CALL_IN_SIZE + 1, 0).has_value());
-    auto rings = (*m)->Slice(Area::kRings, 0, HVCHAN_BAR2_SIZE - HVCHAN_BAR2_RINGS_OFFSET);
-    ASSERT_TRUE(rings.has_value());
-    EXPECT_EQ(rings->data(), (*m)->bytes().data() + HVCHAN_BAR2_RINGS_OFFSET);
-    EXPECT_FALSE((*m)->Slice(Area::kRings, 1, HVCHAN_BAR2_SIZE - HVCHAN_BAR2_RINGS_OFFSET));
+    auto out = (*m)->Slice(Area::kCallOut, 0, HVCHAN_BAR2_CALL_OUT_SIZE);
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ(out->data(), (*m)->bytes().data() + HVCHAN_BAR2_CALL_OUT_OFFSET);
+    EXPECT_FALSE((*m)->Slice(Area::kCallOut, 1, HVCHAN_BAR2_CALL_OUT_SIZE));
     EXPECT_FALSE(HvchanMemory::Create(12345).ok());
 }
 

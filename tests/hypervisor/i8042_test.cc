@@ -1,8 +1,8 @@
 // The i8042: Linux's probe sequence, the reset line, saved state.
 #include <gtest/gtest.h>
 
+#include "devices/i8042.h"
 #include "fake_irq.h"
-#include "hvmm.h"
 
 namespace hvkit::hvmm {
 namespace {

@@ -37,7 +37,7 @@ class KvmHvfilt : public ::testing::Test {
         MachineConfig config;
         config.memory_bytes = kPayloadMemory;
         config.real_mode_payload = Payload("hvfilt_pm.bin");
-        config.filter_rings_bytes = filter_rings;
+        config.devices.hvfilt.region_bytes = filter_rings;
         config.serial_sink = [](std::span<const uint8_t>) {};
         auto m = BuildMachine(config);
         EXPECT_TRUE(m.ok()) << m.status().message();

@@ -34,7 +34,7 @@ class KvmPci : public ::testing::Test {
         MachineConfig config;
         config.memory_bytes = kPayloadMemory;
         config.real_mode_payload = Payload("hvchan_pm.bin");
-        config.hvchan = hvchan;
+        config.devices.hvchan.enabled = hvchan;
         config.serial_sink = [](std::span<const uint8_t>) {};
         auto m = BuildMachine(config);
         EXPECT_TRUE(m.ok()) << m.status().message();

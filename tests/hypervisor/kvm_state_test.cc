@@ -44,7 +44,7 @@ class KvmState : public ::testing::Test {
         MachineConfig config;
         config.memory_bytes = 0xa0000;
         config.real_mode_payload = payload_;
-        config.hvchan = hvchan;
+        config.devices.hvchan.enabled = hvchan;
         config.serial_sink = serial.Sink();
         auto m = BuildMachine(config);
         EXPECT_TRUE(m.ok()) << m.status().message();

@@ -1,8 +1,8 @@
 // The 8250 UART: registers, interrupts, and state that survives save/restore.
 #include <gtest/gtest.h>
 
+#include "devices/serial.h"
 #include "fake_irq.h"
-#include "hvmm.h"
 
 namespace hvkit::hvmm {
 namespace {

@@ -49,7 +49,7 @@ Result<std::unique_ptr<Channel>> Channel::Open(const PciDeviceDir& dir) {
                          std::to_string(ch->abi_version_ & 0xffff) + ", this build speaks " +
                          std::to_string(HVCHAN_ABI_MAJOR) + ".x");
     }
-    if (ch->shmem_size_ < HVCHAN_BAR2_RINGS_OFFSET ||
+    if (ch->shmem_size_ < HVCHAN_BAR2_CALL_AREAS_END ||
         ch->ReadRegister(HVCHAN_REG_SHMEM_SIZE) != ch->shmem_size_) {
         return Error(ErrorCode::kMalformed,
                      dir.address + ": BAR2 size disagrees with the SHMEM_SIZE register");

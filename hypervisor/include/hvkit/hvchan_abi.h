@@ -40,16 +40,17 @@
 #define HVCHAN_MAGIC 0x48435648u     /* "HVCH" in memory order */
 
 /* BAR2: shared memory (a memfd on the host, mapped as guest RAM: no traps).
- * The call block at offset 0, the call input and output areas, then rings
- * (filters, a later minor version). A call names bulk data by (offset,
- * length) inside an area; the host checks both against the area. */
+ * The call block at offset 0, then the call input and output areas; the rest
+ * of the BAR is unused. A call names bulk data by (offset, length) inside an
+ * area; the host checks both against the area. (Filter traffic has its own
+ * device, hvfilt: hvfilt_abi.h.) */
 #define HVCHAN_BAR2_SIZE 0x200000u /* 2 MiB */
 #define HVCHAN_BAR2_CALL_BLOCK_OFFSET 0x00000u
 #define HVCHAN_BAR2_CALL_IN_OFFSET 0x10000u
 #define HVCHAN_BAR2_CALL_IN_SIZE 0x40000u /* 256 KiB */
 #define HVCHAN_BAR2_CALL_OUT_OFFSET 0x50000u
-#define HVCHAN_BAR2_CALL_OUT_SIZE 0x10000u /* 64 KiB */
-#define HVCHAN_BAR2_RINGS_OFFSET 0x60000u
+#define HVCHAN_BAR2_CALL_OUT_SIZE 0x10000u  /* 64 KiB */
+#define HVCHAN_BAR2_CALL_AREAS_END 0x60000u /* first byte past the output area */
 
 #define HVCHAN_NUM_ARGS 4u
 #define HVCHAN_NUM_RETS 4u
@@ -67,13 +68,12 @@ struct hvchan_call_block {
     uint64_t rets[HVCHAN_NUM_RETS];
 };
 
-/* Feature bits (64-bit mask). */
-#define HVCHAN_F_UPDATE (1ull << 0)       /* hypervisor update calls (0x10..) */
-#define HVCHAN_F_FILTER_RINGS (1ull << 2) /* filter rings in BAR2 */
+/* Feature bits (64-bit mask). Bit 2 was planned for filter rings in BAR2 and
+ * never offered; it stays unassigned. */
+#define HVCHAN_F_UPDATE (1ull << 0) /* hypervisor update calls (0x10..) */
 
 /* Call numbers: an index into the host's dispatch table. Numbers are never
- * reused; 0x10..0x1f belong to the update calls (HVCHAN_F_UPDATE), 0x20..0x2f
- * to the filter calls. */
+ * reused; 0x10..0x1f belong to the update calls (HVCHAN_F_UPDATE). */
 enum hvchan_call {
     HVCHAN_CALL_INFO = 0, /* -> out area: struct hvchan_info; ret0 = its size */
     /* args: in offset, length, out offset. Copies length bytes of the input
@@ -178,7 +178,7 @@ struct hvchan_info {
     uint32_t abi_version;              /* HVCHAN_ABI_VERSION */
     uint32_t hv_version;               /* running hvmm: major << 16 | minor << 8 | patch */
     uint64_t host_features;            /* HVCHAN_F_* */
-    uint32_t committed_version;        /* version the next start runs (0: same as running) */
+    uint32_t reserved;                 /* 0 (was committed_version, never set; retired in 0.3) */
     uint32_t update_permitted;         /* 1 when this VM may update the hypervisor */
     char hv_version_string[32];        /* NUL-terminated, e.g. "0.1.0" */
     char committed_version_string[32]; /* NUL-terminated; empty when none */

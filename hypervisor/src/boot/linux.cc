@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "hvmm.h"
 

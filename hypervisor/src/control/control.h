@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "devices/serial.h"
 #include "hvfilt/hvfilt.h"
 #include "hvkit/fs.h"
 #include "hvkit/json.h"

@@ -3,7 +3,8 @@
 // guest with reboot=k restarts. hvmm treats a reset as the end of the VM.
 #include <cstring>
 
-#include "hvmm.h"
+#include "arch/x86_64/layout.h"
+#include "devices/i8042.h"
 
 namespace hvkit::hvmm {
 
@@ -168,5 +169,35 @@ void I8042::Reset() {
     r_ = Registers{};
     UpdateInterrupt();
 }
+
+// --- The i8042's row in the device table --------------------------------------
+
+namespace {
+
+constexpr const char* kI8042State[] = {"i8042"};
+
+// Ports 0x60 and 0x64, IRQ 1; a reset through it ends the VM cleanly.
+Status SetupI8042(DeviceContext& ctx) {
+    VmControl* control = &ctx.control;
+    auto i8042 = std::make_shared<I8042>(ctx.irq_line(layout::kIrqI8042Keyboard), [control] {
+        control->RequestStop(StopReason::kGuestReset, "guest reset through the i8042");
+    });
+    uint64_t size = layout::kPortI8042Command - layout::kPortI8042Data + 1;
+    HVKIT_RETURN_IF_ERROR(ctx.pio.Insert(layout::kPortI8042Data, size, i8042));
+    ctx.devices.push_back(std::move(i8042));
+    return Status::Ok();
+}
+
+}  // namespace
+
+extern const DeviceModule kI8042Module = {
+    .name = "i8042",
+    .options = {},
+    .synopsis = "",
+    .help = "",
+    .parse = nullptr,
+    .setup = SetupI8042,
+    .saved_state = kI8042State,
+};
 
 }  // namespace hvkit::hvmm

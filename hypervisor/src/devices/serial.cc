@@ -4,7 +4,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "hvmm.h"
+#include "arch/x86_64/layout.h"
+#include "devices/serial.h"
 
 namespace hvkit::hvmm {
 
@@ -217,5 +218,49 @@ void Serial8250::Reset() {
     r_ = Registers{};
     UpdateInterrupt();
 }
+
+// --- The serial console's row in the device table ---------------------------
+
+namespace {
+
+constexpr DeviceOption kSerialOptions[] = {{"--serial-log", true}, {"--serial-input", true}};
+constexpr const char* kSerialState[] = {"serial"};
+
+Status ParseSerialOptions(const cli::Args& args, DeviceConfigs& config) {
+    HVKIT_ASSIGN_OR_RETURN(config.serial.log_path, args.One("--serial-log"));
+    HVKIT_ASSIGN_OR_RETURN(auto input, args.One("--serial-input"));
+    std::string source = input.value_or("stdin");
+    if (source != "stdin" && source != "none") {
+        return Error(ErrorCode::kInvalidArgument,
+                     "--serial-input '" + source + "': use stdin or none");
+    }
+    config.serial.read_stdin = source == "stdin";
+    return Status::Ok();
+}
+
+// COM1 at port 0x3f8, IRQ 4; its output goes to the machine's serial sink.
+Status SetupSerial(DeviceContext& ctx) {
+    auto uart = std::make_shared<Serial8250>(ctx.irq_line(layout::kIrqCom1), ctx.serial_sink);
+    HVKIT_RETURN_IF_ERROR(ctx.pio.Insert(layout::kPortCom1, layout::kPortUartSize, uart));
+    ctx.devices.push_back(std::move(uart));
+    return Status::Ok();
+}
+
+}  // namespace
+
+extern const DeviceModule kSerialModule = {
+    .name = "serial",
+    .options = kSerialOptions,
+    .synopsis = "[--serial-log FILE] [--serial-input stdin|none]",
+    .help =
+        "The serial console (COM1, ttyS0) goes to stdout, or to FILE with\n"
+        "--serial-log. Its input is read from stdin (default; a terminal is\n"
+        "put in raw mode, Ctrl-C still stops hvmm, and a terminal hvmm runs\n"
+        "in the background of is not read; EOF stops reading, not the VM)\n"
+        "or nothing with --serial-input none.",
+    .parse = ParseSerialOptions,
+    .setup = SetupSerial,
+    .saved_state = kSerialState,
+};
 
 }  // namespace hvkit::hvmm

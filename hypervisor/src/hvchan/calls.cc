@@ -1,5 +1,6 @@
-// hvchan's dispatch table: the calls every hvmm answers. The update and filter
-// work add their rows here (numbers from hvchan_abi.h, never reused).
+// hvchan's dispatch table: the calls every hvmm answers (info, echo) and, in
+// the same table, each call family's rows (update_calls.cc). Numbers come from
+// hvchan_abi.h and are never reused.
 #include <cstring>
 #include <vector>
 
@@ -22,7 +23,6 @@ hvchan_status Info(HvchanCall& call) {
     info.abi_version = HVCHAN_ABI_VERSION;
     info.hv_version = call.host.hv_version;
     info.host_features = HvchanHostFeatures(call.host);
-    info.committed_version = call.host.committed_version;
     info.update_permitted = call.host.update_permitted ? 1 : 0;
     CopyString(info.hv_version_string, call.host.hv_version_string);
     CopyString(info.committed_version_string, call.host.committed_version_string);

@@ -15,7 +15,7 @@ constexpr int64_t kStateVersion = 1;
 static_assert(HVCHAN_BAR0_SIZE == layout::kHvchanBar0Size);
 static_assert(HVCHAN_BAR2_SIZE <= layout::kHvchanBar2MaxSize);
 
-PciConfigSpace HvchanConfig() {
+PciConfigSpace HvchanConfigSpace() {
     PciConfigSpace config(HVCHAN_PCI_VENDOR_ID, HVCHAN_PCI_DEVICE_ID, HVCHAN_PCI_CLASS,
                           HVCHAN_PCI_REVISION);
     config.SetSubsystem(HVCHAN_PCI_VENDOR_ID, HVCHAN_PCI_DEVICE_ID);
@@ -57,7 +57,7 @@ Result<std::shared_ptr<HvchanDevice>> HvchanDevice::Create(HvchanHostInfo host,
 
 HvchanDevice::HvchanDevice(HvchanHostInfo host, std::unique_ptr<HvchanMemory> memory,
                            std::shared_ptr<UpdateService> update)
-    : PciFunction(HvchanConfig()),
+    : PciFunction(HvchanConfigSpace()),
       host_(std::move(host)),
       memory_(std::move(memory)),
       update_(std::move(update)) {}

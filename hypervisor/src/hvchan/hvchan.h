@@ -4,10 +4,14 @@
 //
 //   memory.cc   HvchanMemory: BAR2's memfd and the one checked accessor for
 //               guest-named (offset, length) pairs
-//   calls.cc    the dispatch table: info, echo (the update and filter work
-//               adds rows)
+//   calls.cc    the dispatch table: the base rows (info, echo) and the
+//               update family's rows, which live in update_calls.cc
+//   update_calls.cc  the update calls (0x10..0x16), over update/'s
+//               UpdateService
 //   device.cc   HvchanDevice: config space, BAR0 registers, the call path,
 //               save/restore
+//   module.cc   its row in the device table: --hvchan,
+//               --allow-hypervisor-update, --state-dir
 //
 // The guest is hostile: every offset and length it names passes
 // HvchanMemory::Slice, call arguments are copied out of shared memory once
@@ -31,7 +35,7 @@ namespace hvkit::hvmm {
 // BAR2: a memfd (so a successor hvmm maps the same pages), cut into areas.
 class HvchanMemory {
   public:
-    enum class Area { kCallIn, kCallOut, kRings };
+    enum class Area { kCallIn, kCallOut };
     // (size) bytes (a power of two >= HVCHAN_BAR2_SIZE), zeroed.
     static Result<std::unique_ptr<HvchanMemory>> Create(uint64_t size = HVCHAN_BAR2_SIZE);
     ~HvchanMemory();
@@ -61,7 +65,8 @@ class HvchanMemory {
 struct HvchanHostInfo {
     uint32_t hv_version = 0;  // major << 16 | minor << 8 | patch
     std::string hv_version_string;
-    uint32_t committed_version = 0;  // 0: nothing committed beyond the running version
+    // The host store's committed release ("" when none), refreshed from the
+    // update service before each call.
     std::string committed_version_string;
     bool update_permitted = false;
 };

@@ -12,14 +12,12 @@ struct AreaBounds {
     uint64_t size;
 };
 
-AreaBounds Bounds(HvchanMemory::Area area, uint64_t total) {
+AreaBounds Bounds(HvchanMemory::Area area) {
     switch (area) {
         case HvchanMemory::Area::kCallIn:
             return {HVCHAN_BAR2_CALL_IN_OFFSET, HVCHAN_BAR2_CALL_IN_SIZE};
         case HvchanMemory::Area::kCallOut:
             return {HVCHAN_BAR2_CALL_OUT_OFFSET, HVCHAN_BAR2_CALL_OUT_SIZE};
-        case HvchanMemory::Area::kRings:
-            return {HVCHAN_BAR2_RINGS_OFFSET, total - HVCHAN_BAR2_RINGS_OFFSET};
     }
     return {0, 0};
 }
@@ -41,7 +39,7 @@ Result<std::unique_ptr<HvchanMemory>> HvchanMemory::Create(uint64_t size) {
 HvchanMemory::~HvchanMemory() = default;
 
 std::optional<std::span<uint8_t>> HvchanMemory::Slice(Area area, uint64_t offset, uint64_t length) {
-    AreaBounds b = Bounds(area, mapping_.size());
+    AreaBounds b = Bounds(area);
     // The gates' one rule (GuestMemory::Slice): an empty range is allowed
     // where it starts inside the area or at its end.
     // offset <= size and length <= size - offset: no sum that could overflow.

@@ -19,7 +19,7 @@ constexpr uint32_t kAbiVersion = HVFILTER_ABI_MAJOR << 16 | HVFILTER_ABI_MINOR;
 
 static_assert(HVFILT_MAX_REGION_SIZE <= UINT32_MAX, "BAR0 sizes are 32-bit in PciConfigSpace");
 
-PciConfigSpace HvfiltConfig(uint32_t region_size, uint32_t region_bar, uint32_t register_bar) {
+PciConfigSpace HvfiltConfigSpace(uint32_t region_size, uint32_t region_bar, uint32_t register_bar) {
     PciConfigSpace config(HVFILT_PCI_VENDOR_ID, HVFILT_PCI_DEVICE_ID, HVFILT_PCI_CLASS,
                           HVFILT_PCI_REVISION);
     config.SetSubsystem(HVFILT_PCI_VENDOR_ID, HVFILT_PCI_DEVICE_ID);
@@ -83,7 +83,8 @@ Result<std::shared_ptr<HvfiltDevice>> HvfiltDevice::Create(uint64_t region_size,
 HvfiltDevice::HvfiltDevice(MemfdMapping region, UniqueFd doorbell, UniqueFd interrupt,
                            UniqueFd resample, uint32_t region_bar, uint32_t register_bar,
                            KvmEventfdWiring wiring)
-    : PciFunction(HvfiltConfig(static_cast<uint32_t>(region.size()), region_bar, register_bar)),
+    : PciFunction(
+          HvfiltConfigSpace(static_cast<uint32_t>(region.size()), region_bar, register_bar)),
       region_(std::move(region)),
       doorbell_(std::move(doorbell)),
       interrupt_(std::move(interrupt)),

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "arch/x86_64/layout.h"
 #include "virtio/virtio.h"
 
 namespace hvkit::hvmm {
@@ -158,5 +159,57 @@ class VirtioBlk final : public VirtioDevice {
 std::unique_ptr<VirtioDevice> MakeVirtioBlk(DiskImage image) {
     return std::make_unique<VirtioBlk>(std::move(image));
 }
+
+// --- virtio-blk's row in the device table -------------------------------------
+
+namespace {
+
+constexpr DeviceOption kBlkOptions[] = {{"--disk", true}};
+constexpr const char* kBlkState[] = {"virtio-blk"};
+
+// "--disk FILE[,ro]".
+Status ParseBlkOptions(const cli::Args& args, DeviceConfigs& config) {
+    HVKIT_ASSIGN_OR_RETURN(auto value, args.One("--disk"));
+    if (!value) return Status::Ok();
+    std::string path = *value;
+    bool read_only = false;
+    if (path.size() > 3 && path.compare(path.size() - 3, 3, ",ro") == 0) {
+        path.resize(path.size() - 3);
+        read_only = true;
+    }
+    if (path.empty() || path.find(',') != std::string::npos) {
+        return Error(ErrorCode::kMalformed,
+                     "--disk '" + *value + "': expected FILE or FILE,ro (no other options)");
+    }
+    config.disk = {.path = path, .read_only = read_only};
+    return Status::Ok();
+}
+
+// virtio-blk at 00:03.0 on --disk's raw image (none without --disk).
+Status SetupVirtioBlk(DeviceContext& ctx) {
+    const VirtioBlkConfig& disk = ctx.config.devices.disk;
+    if (disk.path.empty()) return Status::Ok();
+    HVKIT_ASSIGN_OR_RETURN(DiskImage image, OpenDiskImage(disk.path, disk.read_only));
+    HVKIT_ASSIGN_OR_RETURN(uint32_t bar, ctx.pci->AllocateMmio(VirtioPciFunction::kBarSize));
+    auto fn = std::make_shared<VirtioPciFunction>(MakeVirtioBlk(std::move(image)), ctx.memory,
+                                                  ctx.signal_msi, bar);
+    HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotVirtioBlk, fn));
+    ctx.devices.push_back(std::move(fn));
+    return Status::Ok();
+}
+
+}  // namespace
+
+extern const DeviceModule kVirtioBlkModule = {
+    .name = "virtio-blk",
+    .options = kBlkOptions,
+    .synopsis = "[--disk FILE[,ro]]",
+    .help =
+        "--disk FILE[,ro]: virtio-blk (PCI 00:03.0, /dev/vda) on a raw image,\n"
+        "locked with flock (shared with ,ro, which also makes it read-only).",
+    .parse = ParseBlkOptions,
+    .setup = SetupVirtioBlk,
+    .saved_state = kBlkState,
+};
 
 }  // namespace hvkit::hvmm

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "arch/x86_64/layout.h"
 #include "virtio/virtio.h"
 
 namespace hvkit::hvmm {
@@ -209,5 +210,55 @@ class VirtioNet final : public VirtioDevice {
 std::unique_ptr<VirtioDevice> MakeVirtioNet(TapDevice tap, std::array<uint8_t, 6> mac) {
     return std::make_unique<VirtioNet>(std::move(tap), mac);
 }
+
+// --- virtio-net's row in the device table -------------------------------------
+
+namespace {
+
+constexpr DeviceOption kNetOptions[] = {{"--net", true}};
+constexpr const char* kNetState[] = {"virtio-net"};
+
+// "--net tap=NAME".
+Status ParseNetOptions(const cli::Args& args, DeviceConfigs& config) {
+    HVKIT_ASSIGN_OR_RETURN(auto value, args.One("--net"));
+    if (!value) return Status::Ok();
+    const std::string prefix = "tap=";
+    std::string name = value->rfind(prefix, 0) == 0 ? value->substr(prefix.size()) : "";
+    // IFNAMSIZ is 16 including the NUL.
+    if (name.empty() || name.size() > 15 || name.find_first_of(",/ ") != std::string::npos) {
+        return Error(ErrorCode::kMalformed,
+                     "--net '" + *value + "': expected tap=NAME (an interface name of 1-15 bytes)");
+    }
+    config.net.tap_name = name;
+    return Status::Ok();
+}
+
+// virtio-net at 00:04.0 on --net's TAP (none without --net).
+Status SetupVirtioNet(DeviceContext& ctx) {
+    const std::string& tap_name = ctx.config.devices.net.tap_name;
+    if (tap_name.empty()) return Status::Ok();
+    HVKIT_ASSIGN_OR_RETURN(TapDevice tap, OpenTap(tap_name));
+    HVKIT_ASSIGN_OR_RETURN(uint32_t bar, ctx.pci->AllocateMmio(VirtioPciFunction::kBarSize));
+    auto fn = std::make_shared<VirtioPciFunction>(
+        MakeVirtioNet(std::move(tap), MacForTap(tap_name)), ctx.memory, ctx.signal_msi, bar);
+    HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotVirtioNet, fn));
+    ctx.devices.push_back(std::move(fn));
+    return Status::Ok();
+}
+
+}  // namespace
+
+extern const DeviceModule kVirtioNetModule = {
+    .name = "virtio-net",
+    .options = kNetOptions,
+    .synopsis = "[--net tap=NAME]",
+    .help =
+        "--net tap=NAME: virtio-net (PCI 00:04.0, eth0) on the existing TAP\n"
+        "device NAME (ip tuntap add dev NAME mode tap [user USER]); its MAC is\n"
+        "52:54:00 plus three bytes derived from NAME.",
+    .parse = ParseNetOptions,
+    .setup = SetupVirtioNet,
+    .saved_state = kNetState,
+};
 
 }  // namespace hvkit::hvmm

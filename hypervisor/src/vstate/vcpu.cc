@@ -9,6 +9,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "arch/x86_64/arch.h"
 #include "hvmm.h"
 
 namespace hvkit::hvmm {

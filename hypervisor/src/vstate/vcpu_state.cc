@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "arch/x86_64/arch.h"
 #include "hvkit/crypto.h"
 #include "hvmm.h"
 #include "vstate/kvm_abi.h"

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "arch/x86_64/arch.h"
 #include "hvmm.h"
 #include "vstate/kvm_abi.h"
 

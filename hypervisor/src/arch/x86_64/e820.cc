@@ -1,6 +1,7 @@
 // The BIOS memory map (e820) handed to Linux in boot_params.
 #include <algorithm>
 
+#include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "hvmm.h"
 

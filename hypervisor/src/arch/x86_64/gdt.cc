@@ -1,4 +1,5 @@
 // GDT descriptors and their kvm_segment form (the encoding Linux's GDT_ENTRY uses).
+#include "arch/x86_64/arch.h"
 #include "hvmm.h"
 
 namespace hvkit::hvmm {

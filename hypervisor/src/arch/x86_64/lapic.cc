@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "arch/x86_64/arch.h"
 #include "hvmm.h"
 
 namespace hvkit::hvmm {

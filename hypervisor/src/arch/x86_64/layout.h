@@ -12,7 +12,7 @@
 //   0x0009_fc00  EBDA: MP table (reserved in e820)
 //   0x000a_0000  legacy VGA/ROM hole (reserved in e820)
 //   0x0010_0000  high memory: kernel (or at its preferred address), initrd below the MMIO gap
-//   0xc000_0000  MMIO gap: PCI BARs (hvchan first), PCI ECAM, IOAPIC, LAPIC, TSS
+//   0xc000_0000  MMIO gap: PCI BARs (hvchan first), IOAPIC, LAPIC, TSS
 //   0x1_0000_0000  RAM above 4 GiB when the guest has more than 3 GiB
 #pragma once
 
@@ -30,7 +30,6 @@ inline constexpr uint64_t kPml4Start = 0x9000;
 inline constexpr uint64_t kPdptStart = 0xa000;
 inline constexpr uint64_t kPdStart = 0xb000;  // 4 consecutive page directories
 inline constexpr uint64_t kPdCount = 4;       // 4 x 1 GiB identity-mapped with 2 MiB pages
-inline constexpr uint64_t kPageTablesEnd = kPdStart + kPdCount * 0x1000;
 inline constexpr uint64_t kCmdlineStart = 0x20000;
 inline constexpr uint64_t kCmdlineMaxSize = 0x10000;  // including the NUL
 inline constexpr uint64_t kEbdaStart = 0x9fc00;
@@ -69,10 +68,6 @@ inline constexpr uint64_t kHvchanBar2MaxSize = 0x4000000;  // 64 MiB
 inline constexpr uint64_t kHvchanBar2Start = kPciMmio32Start + kHvchanBar2MaxSize;
 // Other PCI devices' BARs are allocated from here up.
 inline constexpr uint64_t kPciMmio32AllocStart = kHvchanBar2Start + kHvchanBar2MaxSize;
-
-// PCI Express enhanced configuration space (ECAM), 256 buses.
-inline constexpr uint64_t kPciEcamStart = 0xe0000000;
-inline constexpr uint64_t kPciEcamSize = 0x10000000;
 
 // Platform MMIO at fixed architectural addresses.
 inline constexpr uint64_t kIoapicStart = 0xfec00000;

@@ -3,6 +3,7 @@
 // (little-endian fields in spec order) rather than from packed structs.
 #include <cstring>
 
+#include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "hvmm.h"
 

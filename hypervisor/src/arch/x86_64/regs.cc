@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "arch/x86_64/arch.h"
 #include "arch/x86_64/layout.h"
 #include "hvmm.h"
 

@@ -1,6 +1,6 @@
 // What hvfilterd does with one source's items when the guest cannot answer:
 // the deadline every item carries and the policy for each way an item can
-// go unanswered (DESIGN.md, Filters: no host I/O ever waits forever).
+// go unanswered (docs/design.md, Filters: no host I/O ever waits forever).
 #pragma once
 
 #include <chrono>
