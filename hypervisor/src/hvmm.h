@@ -121,7 +121,8 @@ class GuestMemory {
 
     // The one gate into guest memory: the host bytes of [gpa, gpa + len), or
     // kRefused when any byte is outside a single RAM region or gpa + len
-    // overflows. len 0 is refused too (no caller means it).
+    // overflows. An empty range (len 0) touches nothing: allowed where gpa
+    // is inside a region or at its end (the rule HvchanMemory::Slice keeps).
     Result<std::span<uint8_t>> Slice(uint64_t gpa, uint64_t len);
     Result<std::span<const uint8_t>> Slice(uint64_t gpa, uint64_t len) const;
 
