@@ -197,7 +197,7 @@ int Main(const std::vector<std::string>& argv) {
     Result<filters::Chain> chain = LoadChain(o.modules, o.chain);
     if (!chain.ok()) return Fail(kTool, chain.status().message(), 2);
 
-    filterd::SteadyClock clock;
+    const Clock& clock = RealClock();
     LocalChainLink link(std::move(*chain));
     Dispatcher dispatcher({o.source.policy}, clock, link);
     // The queue is bound before the rule exists, so no packet meets a queue

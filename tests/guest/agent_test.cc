@@ -95,7 +95,8 @@ TEST_P(AgentKillTest, TheNextRunLeavesOldOrNewNeverAMix) {
         EXPECT_THROW((void)agent.Apply(V("0.2.0")), Killed);
     }
     reporter_.kill_at.reset();
-    now_ += HVCHAN_UPDATE_SESSION_TIMEOUT_S;  // the dead agent's session would expire
+    clock_.Advance(std::chrono::seconds(
+        HVCHAN_UPDATE_SESSION_TIMEOUT_S));  // the dead agent's session would expire
     Agent next = MakeAgent();
     auto recovered = next.Recover();
     ASSERT_TRUE(recovered.ok()) << recovered.status().message();

@@ -102,8 +102,7 @@ class AgentTest : public hvmm::testing::ReleaseFixture {
         options.running_version = V("0.1.0");
         auto store = hvmm::ReleaseStore::Open(store_dir(), options);
         ASSERT_TRUE(store.ok()) << store.status().message();
-        service_ =
-            std::make_unique<hvmm::UpdateService>(std::move(*store), [this] { return now_; });
+        service_ = std::make_unique<hvmm::UpdateService>(std::move(*store), clock_);
         host_ = std::make_unique<LoopbackHost>(*service_);
         config_.state_dir = tmp_.Sub("guest-state");
         config_.extensions_dir = tmp_.Sub("guest-ext");
@@ -149,7 +148,7 @@ class AgentTest : public hvmm::testing::ReleaseFixture {
     }
     std::string HostCommitted() { return service_->committed_version(); }
 
-    int64_t now_ = 1000;
+    ManualClock clock_;  // before service_, which holds it
     AgentConfig config_;
     std::unique_ptr<hvmm::UpdateService> service_;
     std::unique_ptr<LoopbackHost> host_;

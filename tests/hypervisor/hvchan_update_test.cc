@@ -24,8 +24,7 @@ class HvchanUpdateTest : public testing::ReleaseFixture {
         options.running_version = V("0.1.0");
         auto store = ReleaseStore::Open(store_dir(), options);
         ASSERT_TRUE(store.ok()) << store.status().message();
-        now_ = 1000;
-        update_ = std::make_shared<UpdateService>(std::move(*store), [this] { return now_; });
+        update_ = std::make_shared<UpdateService>(std::move(*store), clock_);
         auto dev = HvchanDevice::Create(HvchanHostInfo{}, update_);
         ASSERT_TRUE(dev.ok());
         dev_ = *dev;
@@ -90,7 +89,7 @@ class HvchanUpdateTest : public testing::ReleaseFixture {
         return s;
     }
 
-    int64_t now_ = 0;
+    ManualClock clock_;  // before update_, which holds it
     std::shared_ptr<UpdateService> update_;
     std::shared_ptr<HvchanDevice> dev_;
 };
@@ -208,7 +207,7 @@ TEST_F(HvchanUpdateTest, OneSessionAtATimeUntilItExpires) {
     Bytes b = Load(Package("0.2.0"));
     uint64_t first = Begin(b).rets[0];
     EXPECT_EQ(Begin(b).status, HVCHAN_E_STATE) << "busy";
-    now_ += HVCHAN_UPDATE_SESSION_TIMEOUT_S;
+    clock_.Advance(std::chrono::seconds(HVCHAN_UPDATE_SESSION_TIMEOUT_S));
     auto second = Begin(b);
     ASSERT_EQ(second.status, HVCHAN_OK) << "the idle session expired";
     EXPECT_NE(second.rets[0], first);

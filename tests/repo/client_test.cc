@@ -24,7 +24,7 @@ class RepoClientTest : public RepoFixture {
         tuf::ClientConfig config;
         config.metadata_base_url = "http://repo.test/metadata/";
         config.target_base_url = "http://repo.test/targets/";
-        config.clock = [this] { return now; };
+        config.clock = &clock;
         auto client = std::make_unique<tuf::Client>(config, fetcher, *store);
         Status st = client->Initialize(Metadata("1.root.json"));
         EXPECT_TRUE(st.ok()) << st.message();

@@ -12,6 +12,7 @@
 #include "hvkit/tuf/metadata.h"
 #include "hvkit/tuf/trusted_set.h"
 #include "hvrepo/repository.h"
+#include "now_clock.h"
 #include "temp_dir.h"
 
 namespace hvkit::testing {
@@ -25,7 +26,7 @@ class RepoFixture : public ::testing::Test {
 
     repo::RepositoryOptions Options() {
         repo::RepositoryOptions options;
-        options.clock = [this] { return now; };
+        options.clock = &clock;
         return options;
     }
 
@@ -87,6 +88,7 @@ class RepoFixture : public ::testing::Test {
 
     TempDir dir;
     int64_t now = kRepoNow;
+    NowClock clock{now};
 };
 
 // Asserts (status_expr) failed with (code_value) and a message containing (fragment).

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "hvkit/tuf/client.h"
+#include "now_clock.h"
 #include "repo_sim.h"
 #include "temp_dir.h"
 
@@ -22,7 +23,7 @@ class ClientFixture : public ::testing::Test {
         tuf::ClientConfig config;
         config.metadata_base_url = "http://sim/metadata";
         config.target_base_url = "http://sim/targets";
-        config.clock = [this] { return now; };
+        config.clock = &clock;
         return config;
     }
 
@@ -56,6 +57,7 @@ class ClientFixture : public ::testing::Test {
     std::unique_ptr<tuf::TrustedStore> store;
     std::string trusted_root;
     int64_t now = kSimNow;
+    NowClock clock{now};
 };
 
 // Asserts (status) failed with (code) and a message containing (fragment).

@@ -69,7 +69,7 @@ class Daemon {
     bool HandleReady(const std::vector<pollfd>& ready);
 
     FilterConfig config_;
-    SteadyClock clock_;
+    const Clock& clock_ = RealClock();
     RingGuestLink link_;
     Dispatcher dispatcher_;
     std::unique_ptr<NftTable> table_;

@@ -1,7 +1,7 @@
 // The agent's transaction journal in SQLite.
 #include "hvkit/agent/journal.h"
 
-#include <ctime>
+#include "hvkit/clock.h"
 
 namespace hvkit::agent {
 
@@ -28,7 +28,7 @@ constexpr const char* kColumns =
     "id, kind, from_version, to_version, state, session, detail, started_at, updated_at";
 
 int64_t Now() {
-    return static_cast<int64_t>(time(nullptr));
+    return RealClock().UnixSeconds();
 }
 
 Result<Transaction> FromRow(const Statement& st) {

@@ -19,7 +19,6 @@ Result<std::unique_ptr<TufPackageSource>> TufPackageSource::Open(const AgentConf
     tuf::ClientConfig cc;
     cc.metadata_base_url = config.metadata_url;
     cc.target_base_url = config.targets_url;
-    cc.clock = [] { return static_cast<int64_t>(time(nullptr)); };
     s->client_ = std::make_unique<tuf::Client>(cc, *s->fetcher_, *s->store_);
     HVKIT_ASSIGN_OR_RETURN(std::string root, ReadFile(config.root_path, 1 << 20));
     HVKIT_RETURN_IF_ERROR(

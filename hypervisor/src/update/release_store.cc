@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "hvkit/clock.h"
 #include "hvkit/fs.h"
 #include "hvkit/package/extract.h"
 
@@ -62,7 +63,7 @@ const std::string kCommittedInSlot =
 constexpr const char* kIncoming = ".incoming";
 
 int64_t Now() {
-    return static_cast<int64_t>(time(nullptr));
+    return RealClock().UnixSeconds();
 }
 
 char Other(char slot) {

@@ -15,10 +15,6 @@ namespace hvkit::hvmm {
 
 namespace {
 
-int64_t WallSeconds() {
-    return static_cast<int64_t>(time(nullptr));
-}
-
 template <size_t N>
 void CopyString(char (&field)[N], const std::string& text) {
     size_t n = std::min(text.size(), N - 1);
@@ -28,10 +24,8 @@ void CopyString(char (&field)[N], const std::string& text) {
 
 }  // namespace
 
-UpdateService::UpdateService(std::unique_ptr<ReleaseStore> store, Clock clock)
-    : store_(std::move(store)),
-      clock_(clock ? std::move(clock) : Clock(WallSeconds)),
-      incoming_path_(store_->dir() + "/incoming.hvpkg") {}
+UpdateService::UpdateService(std::unique_ptr<ReleaseStore> store, const Clock& clock)
+    : store_(std::move(store)), clock_(clock), incoming_path_(store_->dir() + "/incoming.hvpkg") {}
 
 UpdateService::~UpdateService() {
     // A session that ends with the process: its staging file goes too. A
@@ -72,9 +66,9 @@ Status UpdateService::CheckSession(uint64_t session) const {
 
 Result<uint64_t> UpdateService::BeginSession(const Begin& begin) {
     std::lock_guard lock(mu_);
-    int64_t now = clock_();
+    MonoTime now = clock_.Now();
     if (session_) {
-        if (now - session_->last_activity < HVCHAN_UPDATE_SESSION_TIMEOUT_S) {
+        if (now - session_->last_activity < std::chrono::seconds(HVCHAN_UPDATE_SESSION_TIMEOUT_S)) {
             return Error(ErrorCode::kConflict,
                          "another update session (" + std::to_string(session_->id) + ") is active");
         }
@@ -155,7 +149,7 @@ Result<uint64_t> UpdateService::Write(uint64_t session, uint64_t offset,
     }
     s.whole.Update(chunk.data(), chunk.size());
     s.received += chunk.size();
-    s.last_activity = clock_();
+    s.last_activity = clock_.Now();
     return s.received;
 }
 
@@ -182,7 +176,7 @@ Status UpdateService::End(uint64_t session) {
         return Fail(
             Error(ErrorCode::kRefused, "the package's manifest is not the one announced at BEGIN"));
     }
-    s.last_activity = clock_();
+    s.last_activity = clock_.Now();
     last_state_ = HVCHAN_UPDATE_STAGED;
     last_message_ = "staged in slot " + std::string(1, staged->release.slot);
     return Status::Ok();

@@ -9,13 +9,13 @@
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 
+#include "hvkit/clock.h"
 #include "hvkit/crypto.h"
 #include "hvkit/fs.h"
 #include "hvkit/hvchan_abi.h"
@@ -25,10 +25,9 @@ namespace hvkit::hvmm {
 
 class UpdateService {
   public:
-    // Seconds since some fixed point (tests pass their own clock).
-    using Clock = std::function<int64_t()>;
-    // Takes (store); the staging file lives in the store's directory.
-    UpdateService(std::unique_ptr<ReleaseStore> store, Clock clock = nullptr);
+    // Takes (store); the staging file lives in the store's directory. Session
+    // timeouts read (clock)'s monotonic time (tests pass a ManualClock).
+    explicit UpdateService(std::unique_ptr<ReleaseStore> store, const Clock& clock = RealClock());
     ~UpdateService();
 
     struct Begin {
@@ -69,7 +68,7 @@ class UpdateService {
         Sha256 whole;
         UniqueFd file;
         bool staged = false;
-        int64_t last_activity = 0;
+        MonoTime last_activity;
     };
     Status CheckSession(uint64_t session) const;
     void EndSession(uint32_t state, std::string message);
@@ -77,7 +76,7 @@ class UpdateService {
 
     mutable std::mutex mu_;
     std::unique_ptr<ReleaseStore> store_;
-    Clock clock_;
+    const Clock& clock_;
     std::string incoming_path_;
     std::unique_ptr<Session> session_;
     uint64_t next_id_ = 1;

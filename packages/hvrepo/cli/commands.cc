@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "args.h"
+#include "hvkit/clock.h"
 #include "hvkit/fs.h"
 #include "hvkit/json.h"
 #include "hvrepo/repository.h"
@@ -41,7 +42,7 @@ void PrintRootExpiryWarning(const Repository& repo) {
     auto status = repo.Describe();
     if (!status.ok()) return;
     const int64_t expires = status->roles.front().expires;  // root
-    if (expires - static_cast<int64_t>(time(nullptr)) < 30 * 24 * 60 * 60) {
+    if (expires - hvkit::RealClock().UnixSeconds() < 30 * 24 * 60 * 60) {
         std::cerr << "hvrepo: warning: root expires at " << hvkit::tuf::FormatTufTime(expires)
                   << "; renew it with `hvrepo renew-root " << repo.dir()
                   << " --keys ROOT_KEYS_DIR`\n";
@@ -202,7 +203,7 @@ int RunStatus(const std::vector<std::string>& argv) {
     }
     std::cout << "repository " << status->dir << " (keys in " << status->keys_dir << ")\n";
     for (const auto& rs : status->roles) {
-        const bool expired = rs.expires <= static_cast<int64_t>(time(nullptr));
+        const bool expired = rs.expires <= hvkit::RealClock().UnixSeconds();
         std::printf("  %-9s v%-4lld expires %s%s  threshold %lld of %zu key(s), %zu here\n",
                     rs.role.c_str(), static_cast<long long>(rs.version),
                     hvkit::tuf::FormatTufTime(rs.expires).c_str(), expired ? " (EXPIRED)" : "",

@@ -22,10 +22,6 @@ constexpr int64_t kSecondsPerDay = 24 * 60 * 60;
 const std::map<std::string, int64_t> kDefaultExpiryDays = {
     {"root", 365}, {"targets", 90}, {"snapshot", 7}, {"timestamp", 1}};
 
-int64_t SystemClock() {
-    return static_cast<int64_t>(time(nullptr));
-}
-
 bool IsTopLevelRole(const std::string& role) {
     for (const char* r : kTopLevelRoles) {
         if (role == r) return true;
@@ -112,7 +108,7 @@ Result<Repository> Repository::Init(const std::string& dir, const InitOptions& i
     Repository repo;
     repo.dir_ = dir;
     repo.keys_dir_ = options.keys_dir.empty() ? dir + "/keys" : options.keys_dir;
-    repo.clock_ = options.clock ? options.clock : SystemClock;
+    repo.clock_ = options.clock;
     for (const char* role : kTopLevelRoles) {
         repo.expires_days_[role] = ValueOr(init.expires_days, role, kDefaultExpiryDays.at(role));
     }
@@ -165,7 +161,7 @@ Result<Repository> Repository::Open(const std::string& dir, RepositoryOptions op
     repo.keys_dir_ = !options.keys_dir.empty()    ? options.keys_dir
                      : !settings.keys_dir.empty() ? settings.keys_dir
                                                   : dir + "/keys";
-    repo.clock_ = options.clock ? options.clock : SystemClock;
+    repo.clock_ = options.clock;
     repo.expires_days_ = settings.expires_days;
     HVKIT_ASSIGN_OR_RETURN(PublishedState state, LoadPublishedState(repo.metadata_dir()));
     (void)state;  // loaded only to refuse a damaged repository early

@@ -67,7 +67,7 @@ class FanotifySourceTest : public ::testing::Test {
     }
 
     hvkit::testing::TempDir dir_;
-    SteadyClock clock_;
+    const Clock& clock_ = RealClock();
 };
 
 #define EXPECT_ACCESS(expected, actual) \

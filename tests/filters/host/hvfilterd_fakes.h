@@ -14,14 +14,7 @@
 
 namespace hvkit::filterd::testing {
 
-class FakeClock final : public Clock {
-  public:
-    TimePoint Now() const override { return now_; }
-    void Advance(std::chrono::steady_clock::duration by) { now_ += by; }
-
-  private:
-    TimePoint now_ = TimePoint() + std::chrono::hours(1);
-};
+using FakeClock = ManualClock;
 
 class FakeLink final : public GuestLink {
   public:

@@ -83,7 +83,7 @@ class NfqueueIntegration : public ::testing::TestWithParam<int> {
     const SourceCounters& counters() { return dispatcher_->counters(0); }
 
     int family_ = AF_INET;
-    SteadyClock clock_;
+    const Clock& clock_ = RealClock();
     RuleGuest guest_;
     std::unique_ptr<NftTable> table_;
     std::unique_ptr<Dispatcher> dispatcher_;

@@ -119,7 +119,7 @@ class RingLinkTest : public ::testing::Test {
         return answers_.size() >= count;
     }
 
-    SteadyClock clock_;
+    const Clock& clock_ = RealClock();
     std::unique_ptr<RingGuestLink> link_;
     std::unique_ptr<Dispatcher> dispatcher_;
     std::map<ItemId, Verdict> answers_;

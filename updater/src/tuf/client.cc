@@ -18,10 +18,6 @@ std::string WithSlash(std::string url) {
     return url;
 }
 
-int64_t SystemClock() {
-    return static_cast<int64_t>(time(nullptr));
-}
-
 // Hashes a file in one streaming pass, for targets too large to hold in memory.
 Status VerifyFile(const std::string& path, const TargetFile& file, const std::string& what) {
     FILE* f = fopen(path.c_str(), "rb");
@@ -59,14 +55,15 @@ Client::Client(ClientConfig config, Fetcher& fetcher, TrustedStore& store)
     : config_(std::move(config)), fetcher_(fetcher), store_(store) {
     config_.metadata_base_url = WithSlash(config_.metadata_base_url);
     config_.target_base_url = WithSlash(config_.target_base_url);
-    if (!config_.clock) config_.clock = SystemClock;
+    if (config_.clock == nullptr) config_.clock = &RealClock();
 }
 
 Status Client::Initialize(std::string_view root_bytes) {
     HVKIT_ASSIGN_OR_RETURN(auto existing, store_.Load("root"));
     if (existing) return Status::Ok();
     // Self-signature check only: the anchor is trusted, expired or not.
-    HVKIT_ASSIGN_OR_RETURN(TrustedSet check, TrustedSet::Create(root_bytes, config_.clock()));
+    HVKIT_ASSIGN_OR_RETURN(TrustedSet check,
+                           TrustedSet::Create(root_bytes, config_.clock->UnixSeconds()));
     (void)check;
     return store_.Save("root", root_bytes);
 }
@@ -96,7 +93,7 @@ Status Client::Refresh() {
             "no trusted root: initialise the client with the repository's root.json first");
     }
     trusted_.reset();
-    HVKIT_ASSIGN_OR_RETURN(TrustedSet set, TrustedSet::Create(*root, config_.clock()));
+    HVKIT_ASSIGN_OR_RETURN(TrustedSet set, TrustedSet::Create(*root, config_.clock->UnixSeconds()));
     trusted_.emplace(std::move(set));
     HVKIT_RETURN_IF_ERROR(UpdateRoot());
     HVKIT_RETURN_IF_ERROR(UpdateTimestamp());
@@ -229,7 +226,7 @@ Status Client::DownloadTarget(const TargetInfo& target, const std::string& dest,
     HVKIT_ASSIGN_OR_RETURN(int64_t record,
                            store_.BeginDownload({0, target.path, url, target.file.length,
                                                  sha != target.file.hashes.end() ? sha->second : "",
-                                                 "started", config_.clock(), 0}));
+                                                 "started", config_.clock->UnixSeconds(), 0}));
     std::string partial = dest + ".part";
     FetchOptions options;
     options.max_bytes = target.file.length;
@@ -243,7 +240,7 @@ Status Client::DownloadTarget(const TargetInfo& target, const std::string& dest,
     // A partial file that failed verification cannot be resumed: discard it.
     if (!st.ok() && st.code() == ErrorCode::kHashMismatch) unlink(partial.c_str());
     HVKIT_RETURN_IF_ERROR(
-        store_.FinishDownload(record, st.ok() ? "ok" : st.message(), config_.clock()));
+        store_.FinishDownload(record, st.ok() ? "ok" : st.message(), config_.clock->UnixSeconds()));
     return st.WithContext("downloading " + what);
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "chain_worker.h"
+#include "hvkit/clock.h"
 #include "hvkit/filter_chain_table.h"
 #include "hvkit/filter_region.h"
 #include "hvkit/filter_ring.h"
@@ -22,7 +23,6 @@ namespace hvkit::filter_runtime {
 namespace {
 
 namespace ring = filter_ring;
-using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr size_t kReceiveBatch = 256;
@@ -36,7 +36,7 @@ constexpr auto kStatusInterval = std::chrono::seconds(1);
 // An item taken off the ring, not yet in the worker.
 struct Held {
     ring::FilterRequest request;
-    Clock::time_point deadline;  // the budget, on the guest's clock
+    MonoTime deadline;  // the budget, on the guest's clock
 };
 
 // A format id as the log and the status file show it: 16 hex digits.
@@ -46,7 +46,7 @@ std::string FormatIdText(uint64_t id) {
     return text;
 }
 
-int MillisUntil(Clock::time_point when, Clock::time_point now) {
+int MillisUntil(MonoTime when, MonoTime now) {
     if (when <= now) return 0;
     return static_cast<int>(std::chrono::ceil<milliseconds>(when - now).count());
 }
@@ -66,22 +66,22 @@ struct FilterRuntime::State {
     std::unique_ptr<ring::VerdictProducer> verdicts;
     std::vector<ring::ChainSpec> chains;
     uint64_t refused_format = 0;  // a format id not to attach to again
-    Clock::time_point next_attach_try{};
+    MonoTime next_attach_try{};
 
     // The worker and the items on their way through it.
     std::unique_ptr<ChainWorker> worker;
-    Clock::time_point worker_due{};
-    Clock::time_point worker_started{};
+    MonoTime worker_due{};
+    MonoTime worker_started{};
     milliseconds backoff = kFirstBackoff;
     std::deque<Held> waiting;
     std::deque<uint64_t> in_worker;
     std::deque<ring::FilterVerdict> unstaged;  // verdicts waiting for room in the ring
     bool staged = false;
 
-    Clock::time_point next_status{};
+    MonoTime next_status{};
     std::string written_status;
-    Clock::time_point last_activity{};  // the last request taken or reply received
-    std::string poll_error;             // why the loop could not go on, if it failed
+    MonoTime last_activity{};  // the last request taken or reply received
+    std::string poll_error;    // why the loop could not go on, if it failed
 
     void Log(const std::string& message) {
         std::fprintf(stderr, "hvagent filters: %s\n", message.c_str());
@@ -91,23 +91,23 @@ struct FilterRuntime::State {
         Log(message);
     }
 
-    void TryAttach(Clock::time_point now);
+    void TryAttach(MonoTime now);
     void Detach(const std::string& why, bool refuse_format);
-    void EnsureWorker(Clock::time_point now);
-    void WorkerGone(const std::string& why, Clock::time_point now);
-    bool TakeRequests(Clock::time_point now);
-    void DropExpired(Clock::time_point now);
-    void FeedWorker(Clock::time_point now);
-    void TakeReplies(Clock::time_point now);
+    void EnsureWorker(MonoTime now);
+    void WorkerGone(const std::string& why, MonoTime now);
+    bool TakeRequests(MonoTime now);
+    void DropExpired(MonoTime now);
+    void FeedWorker(MonoTime now);
+    void TakeReplies(MonoTime now);
     void TakeReply(WorkReply reply);
     void Stage(ring::FilterVerdict verdict);
     void Publish();
-    bool Sleep(int stop_fd, Clock::time_point now);
-    void WriteStatus(Clock::time_point now, bool force);
+    bool Sleep(int stop_fd, MonoTime now);
+    void WriteStatus(MonoTime now, bool force);
     Json StatsJson() const;
 };
 
-void FilterRuntime::State::TryAttach(Clock::time_point now) {
+void FilterRuntime::State::TryAttach(MonoTime now) {
     if (now < next_attach_try) return;
     next_attach_try = now + kAttachRetry;
     Result<ring::FilterRegion> attached = ring::Attach(device->region());
@@ -170,7 +170,7 @@ void FilterRuntime::State::Detach(const std::string& why, bool refuse_format) {
     staged = false;
 }
 
-void FilterRuntime::State::EnsureWorker(Clock::time_point now) {
+void FilterRuntime::State::EnsureWorker(MonoTime now) {
     if (worker || now < worker_due) return;
     WorkerOptions worker_options;
     worker_options.module_dirs = options.module_dirs;
@@ -191,7 +191,7 @@ void FilterRuntime::State::EnsureWorker(Clock::time_point now) {
     Log("chain worker " + std::to_string(worker->pid()) + " started");
 }
 
-void FilterRuntime::State::WorkerGone(const std::string& why, Clock::time_point now) {
+void FilterRuntime::State::WorkerGone(const std::string& why, MonoTime now) {
     ++stats.worker_failures;
     stats.abandoned += in_worker.size();
     if (now - worker_started > kHealthyWorker) backoff = kFirstBackoff;
@@ -204,7 +204,7 @@ void FilterRuntime::State::WorkerGone(const std::string& why, Clock::time_point 
     backoff = std::min(backoff * 2, kMaxBackoff);
 }
 
-bool FilterRuntime::State::TakeRequests(Clock::time_point now) {
+bool FilterRuntime::State::TakeRequests(MonoTime now) {
     std::vector<ring::FilterRequest> batch;
     Result<size_t> taken = requests->Receive(batch, kReceiveBatch);
     if (!taken.ok()) {
@@ -224,14 +224,14 @@ bool FilterRuntime::State::TakeRequests(Clock::time_point now) {
     return *taken == kReceiveBatch;
 }
 
-void FilterRuntime::State::DropExpired(Clock::time_point now) {
+void FilterRuntime::State::DropExpired(MonoTime now) {
     auto expired = [now](const Held& held) { return held.deadline < now; };
     const size_t before = waiting.size();
     waiting.erase(std::remove_if(waiting.begin(), waiting.end(), expired), waiting.end());
     stats.expired += before - waiting.size();
 }
 
-void FilterRuntime::State::FeedWorker(Clock::time_point now) {
+void FilterRuntime::State::FeedWorker(MonoTime now) {
     while (worker && in_worker.size() < options.window && !waiting.empty()) {
         // One batch: up to kMaxBatchItems, within the window, about
         // kMaxBatchBytes (a larger single item goes alone).
@@ -260,7 +260,7 @@ void FilterRuntime::State::FeedWorker(Clock::time_point now) {
     }
 }
 
-void FilterRuntime::State::TakeReplies(Clock::time_point now) {
+void FilterRuntime::State::TakeReplies(MonoTime now) {
     while (worker) {
         Result<std::vector<WorkReply>> received = worker->Receive();
         if (!received.ok()) {
@@ -345,7 +345,7 @@ void FilterRuntime::State::Publish() {
     }
 }
 
-bool FilterRuntime::State::Sleep(int stop_fd, Clock::time_point now) {
+bool FilterRuntime::State::Sleep(int stop_fd, MonoTime now) {
     int timeout = static_cast<int>(options.idle_check.count());
     if (region && now - last_activity < options.busy_poll) {
         // Busy: look again soon, without a doorbell or an interrupt. While
@@ -411,7 +411,7 @@ Json FilterRuntime::State::StatsJson() const {
     return out;
 }
 
-void FilterRuntime::State::WriteStatus(Clock::time_point now, bool force) {
+void FilterRuntime::State::WriteStatus(MonoTime now, bool force) {
     if (options.status_path.empty() || (!force && now < next_status)) return;
     next_status = now + kStatusInterval;
     std::string text = DumpJson(StatsJson(), 0) + "\n";
@@ -435,7 +435,7 @@ FilterRuntime::~FilterRuntime() = default;
 Status FilterRuntime::Run(int stop_fd) {
     State& s = *state_;
     for (;;) {
-        Clock::time_point now = Clock::now();
+        MonoTime now = RealClock().Now();
         if (s.region && !ring::StillFormatted(*s.region)) {
             s.Detach("the host formatted the region again", false);
         }
@@ -452,7 +452,7 @@ Status FilterRuntime::Run(int stop_fd) {
         if (more) continue;
         if (!s.Sleep(stop_fd, now)) break;
     }
-    s.WriteStatus(Clock::now(), true);
+    s.WriteStatus(RealClock().Now(), true);
     if (!s.poll_error.empty()) return Error(ErrorCode::kIo, "hvagent filters: " + s.poll_error);
     return Status::Ok();
 }

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "hvkit/clock.h"
 #include "hvkit/json.h"
 #include "hvkit/status.h"
 #include "hvkit/tuf/metadata.h"
@@ -48,8 +49,9 @@ struct RepositoryOptions {
     // Where the private keys are; empty means the directory recorded at init
     // (REPO/keys unless init was given another).
     std::string keys_dir;
-    // Seconds since the epoch; the system clock when empty.
-    std::function<int64_t()> clock;
+    // The time metadata expiry is counted from (its wall reading); it must
+    // outlive the repository.
+    const Clock* clock = &RealClock();
 };
 
 // A change waiting in REPO/staging for the next publish.
@@ -150,14 +152,14 @@ class Repository {
 
   private:
     Repository() = default;
-    int64_t Now() const { return clock_(); }
+    int64_t Now() const { return clock_->UnixSeconds(); }
     int64_t ExpiryFor(const std::string& role) const;
     Result<RotationReport> ChangeRoot(const KeyRotation* rotation);
 
     std::string dir_;
     std::string keys_dir_;
     std::map<std::string, int64_t> expires_days_;
-    std::function<int64_t()> clock_;
+    const Clock* clock_ = &RealClock();
     std::shared_ptr<RepositoryLock> lock_;  // held while this object (or a copy) lives
 };
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "hvkit/clock.h"
 #include "hvkit/net/fetcher.h"
 #include "hvkit/status.h"
 #include "hvkit/tuf/metadata.h"
@@ -26,8 +27,9 @@ struct ClientConfig {
     int64_t targets_max_length = 5 * 1024 * 1024;
     int max_root_rotations = 32;
     int max_delegations = 32;
-    // Seconds since the epoch; read once per Refresh() (the reference time).
-    std::function<int64_t()> clock;
+    // The reference time for expiry (its wall reading, once per Refresh());
+    // it must outlive the client.
+    const Clock* clock = &RealClock();
 };
 
 struct TargetInfo {
