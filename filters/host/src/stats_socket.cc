@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "hvkit/clock.h"
+
 namespace hvkit::filterd {
 namespace {
 
@@ -91,11 +93,11 @@ Result<std::string> FetchStats(const std::string& path, std::chrono::millisecond
         return Error(ErrorCode::kNotFound, "stats socket " + path + ": connect: " +
                                                strerror(errno) + " (is hvfilterd running?)");
     }
-    auto until = std::chrono::steady_clock::now() + timeout;
+    auto until = RealClock().Now() + timeout;
     std::string out;
     for (;;) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            until - std::chrono::steady_clock::now());
+            until - RealClock().Now());
         pollfd p{sock.get(), POLLIN, 0};
         int ready = poll(&p, 1, left.count() > 0 ? static_cast<int>(left.count()) : 0);
         if (ready < 0 && errno == EINTR) continue;

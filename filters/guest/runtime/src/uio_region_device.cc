@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "hvkit/clock.h"
 #include "hvkit/filter_ring_abi.h"
 #include "hvkit/filter_runtime/region_device.h"
 #include "hvkit/hvfilt_abi.h"
@@ -77,11 +78,11 @@ Result<std::string> BindToUio(const pci::DeviceDir& dir) {
         return Error(ErrorCode::kConflict,
                      dir.address + ": bound to " + driver + ", not uio_pci_generic");
     }
-    const auto give_up = std::chrono::steady_clock::now() + kBindWait;
+    const auto give_up = RealClock().Now() + kBindWait;
     for (;;) {
         std::string uio = UioName(dir);
         if (!uio.empty()) return uio;
-        if (std::chrono::steady_clock::now() > give_up) {
+        if (RealClock().Now() > give_up) {
             return Error(ErrorCode::kIo,
                          dir.address + ": no uio device " + std::to_string(kBindWait.count()) +
                              " s after binding uio_pci_generic (driver: " + BoundDriver(dir) + ")");
