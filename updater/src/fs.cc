@@ -1,6 +1,7 @@
 #include "hvkit/fs.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +121,19 @@ Result<std::optional<std::string>> ReadSymlink(const std::string& link) {
         return Error(ErrorCode::kTooLarge, "symlink " + link + " has a target over 4 KiB");
     }
     return std::optional<std::string>(std::string(buf, static_cast<size_t>(n)));
+}
+
+Result<UniqueFd> LockFile(const std::string& path, bool wait) {
+    UniqueFd fd(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd.valid()) return Errno("cannot open lock file", path);
+    while (flock(fd.get(), LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+        if (errno == EINTR) continue;
+        if (errno == EWOULDBLOCK) {
+            return Error(ErrorCode::kConflict, path + " is locked by another process");
+        }
+        return Errno("cannot lock", path);
+    }
+    return fd;
 }
 
 Status MakeDirectories(const std::string& path) {

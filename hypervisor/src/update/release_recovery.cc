@@ -1,6 +1,10 @@
 // Finishing or undoing a release transaction an earlier hvmm left unfinished.
+// Runs under the store lock; a transaction whose owner still lives (it holds
+// DIR/stage.lock: another hvmm on the same directory) is left to it.
 //
-//   staging     the package was being verified or extracted: drop slots/.incoming
+//   staging     the package was being verified or extracted: drop
+//               slots/.incoming; if the journal had stopped naming the target
+//               slot's release (the slot was being replaced), empty the slot
 //               (the committed release was never touched)
 //   staged      extracted and verified, never committed: the guest session
 //               that staged it ended with that process, so it expires; the
@@ -36,10 +40,19 @@ Status ReleaseStore::Recover() {
         pending.push_back(
             {st.ColumnInt(0), st.ColumnText(1), st.ColumnText(2), state, st.ColumnText(4)});
     }
+    // A stray link from a switch cut between its symlink and its rename.
+    HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/current.new"));
     for (const Pending& p : pending) {
         char slot = p.slot == "b" ? 'b' : 'a';
+        if (p.state != TxState::kCommitting) {
+            auto owner = LockFile(dir_ + "/stage.lock", /*wait=*/false);
+            if (!owner.ok()) continue;  // a live hvmm's transaction
+        }
         if (p.state == TxState::kStaging) {
             HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming"));
+            HVKIT_ASSIGN_OR_RETURN(std::optional<SemVer> held, SlotVersion(slot));
+            if (!held) HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot)));
+            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
             HVKIT_RETURN_IF_ERROR(SetState(p.id, TxState::kUndone, "interrupted while staging"));
         } else if (p.state == TxState::kStaged) {
             HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot)));
@@ -49,9 +62,10 @@ Status ReleaseStore::Recover() {
         } else {
             HVKIT_ASSIGN_OR_RETURN(SemVer floor_after,
                                    SemVer::Parse(p.floor_after, "journal floor_after"));
+            HVKIT_ASSIGN_OR_RETURN(SemVer version, SemVer::Parse(p.version, "journal version"));
             HVKIT_ASSIGN_OR_RETURN(std::optional<char> current, ReadCurrent());
             if (current != slot) HVKIT_RETURN_IF_ERROR(SwitchCurrent(slot));
-            HVKIT_RETURN_IF_ERROR(MarkCommitted(p.id, floor_after));
+            HVKIT_RETURN_IF_ERROR(MarkCommitted(p.id, Release{slot, version}, floor_after));
         }
     }
     return Status::Ok();

@@ -44,6 +44,14 @@ constexpr const char* kFloorTable =
     "CREATE TABLE IF NOT EXISTS floor(id INTEGER PRIMARY KEY CHECK (id = 1), "
     "version TEXT NOT NULL);";
 
+// What each slot holds as far as the journal can name it: a version, or
+// NULL (no row) when it is empty or its release was being replaced. Stage
+// clears a slot's row before it touches the slot's files, so no crash can
+// leave a slot holding one release under another's name.
+constexpr const char* kSlotsTable =
+    "CREATE TABLE IF NOT EXISTS slots(slot TEXT PRIMARY KEY CHECK (slot IN ('a', 'b')), "
+    "version TEXT NOT NULL);";
+
 // Version 0's rows in version 1's words: an "aborted" row whose detail says
 // it was interrupted, expired or aborted by the guest was undone; any other
 // was a refusal or failure.
@@ -53,7 +61,10 @@ constexpr const char* kMigrateFrom0 =
     "WHEN detail LIKE 'interrupted%' OR detail LIKE '%expired%' OR detail = 'aborted' THEN "
     "'undone' ELSE 'failed' END, signers, CASE kind WHEN 'update' THEN 'apply' ELSE kind END, "
     "floor_after, detail, started_at, updated_at FROM transactions_v0;"
-    "DROP TABLE transactions_v0;";
+    "DROP TABLE transactions_v0;"
+    "INSERT INTO slots(slot, version) SELECT slot, version FROM transactions t WHERE state = "
+    "'committed' AND id = (SELECT MAX(id) FROM transactions u WHERE u.slot = t.slot AND "
+    "u.state = 'committed');";
 
 // The version last committed in slot (?1).
 const std::string kCommittedInSlot =
@@ -61,6 +72,8 @@ const std::string kCommittedInSlot =
     " AND slot = ? ORDER BY id DESC LIMIT 1";
 
 constexpr const char* kIncoming = ".incoming";
+constexpr const char* kStoreLock = "/store.lock";
+constexpr const char* kStageLock = "/stage.lock";
 
 int64_t Now() {
     return RealClock().UnixSeconds();
@@ -84,14 +97,8 @@ Result<std::unique_ptr<ReleaseStore>> ReleaseStore::Open(const std::string& dir,
     store->dir_ = dir;
     store->options_ = std::move(options);
     HVKIT_RETURN_IF_ERROR(MakeDirectories(dir + "/slots"));
-    std::string trust_path = dir + "/trust.json";
-    auto trust = PackageTrustStore::Load(trust_path);
-    if (!trust.ok()) {
-        return Error(trust.status().code(),
-                     "hypervisor release keys " + trust_path + ": " + trust.status().message() +
-                         " (install them with `hvpkg trust`; docs/hypervisor-update.md)");
-    }
-    store->trust_ = std::move(*trust);
+    HVKIT_RETURN_IF_ERROR(store->ReleaseKeys().status());
+    HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockFile(dir + kStoreLock, /*wait=*/true));
     HVKIT_ASSIGN_OR_RETURN(store->db_, Database::Open(dir + "/journal.sqlite"));
     HVKIT_RETURN_IF_ERROR(store->OpenSchema());
     HVKIT_RETURN_IF_ERROR(store->LoadFloor());
@@ -100,12 +107,55 @@ Result<std::unique_ptr<ReleaseStore>> ReleaseStore::Open(const std::string& dir,
     return store;
 }
 
+Result<PackageTrustStore> ReleaseStore::ReleaseKeys() const {
+    std::string path = dir_ + "/trust.json";
+    auto trust = PackageTrustStore::Load(path);
+    if (!trust.ok()) {
+        return Error(trust.status().code(),
+                     "hypervisor release keys " + path + ": " + trust.status().message() +
+                         " (install them with `hvpkg trust`; docs/hypervisor-update.md)");
+    }
+    return trust;
+}
+
+Result<UniqueFd> ReleaseStore::LockAndReload() {
+    HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockFile(dir_ + kStoreLock, /*wait=*/true));
+    HVKIT_RETURN_IF_ERROR(LoadFloor());
+    HVKIT_RETURN_IF_ERROR(LoadCommitted());
+    return lock;
+}
+
+Status ReleaseStore::Reload() {
+    return LockAndReload().status();
+}
+
+Result<std::optional<SemVer>> ReleaseStore::SlotVersion(char slot) {
+    HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT version FROM slots WHERE slot = ?"));
+    st.Bind(1, std::string_view(&slot, 1));
+    HVKIT_ASSIGN_OR_RETURN(bool found, st.Step());
+    if (!found) return std::optional<SemVer>();
+    HVKIT_ASSIGN_OR_RETURN(SemVer v, SemVer::Parse(st.ColumnText(0), "journal slot version"));
+    return std::optional<SemVer>(v);
+}
+
+Status ReleaseStore::SetSlotVersion(char slot, const std::optional<SemVer>& version) {
+    if (!version) {
+        HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare("DELETE FROM slots WHERE slot = ?"));
+        return st.Bind(1, std::string_view(&slot, 1)).Run();
+    }
+    HVKIT_ASSIGN_OR_RETURN(Statement st,
+                           db_->Prepare("INSERT INTO slots(slot, version) VALUES (?, ?) ON "
+                                        "CONFLICT(slot) DO UPDATE SET version = excluded.version"));
+    return st.Bind(1, std::string_view(&slot, 1)).Bind(2, version->ToString()).Run();
+}
+
 Result<std::optional<Release>> ReleaseStore::Peek(const std::string& dir) {
     if (access((dir + "/journal.sqlite").c_str(), F_OK) != 0) return std::optional<Release>();
     std::unique_ptr<ReleaseStore> store(new ReleaseStore());
     store->dir_ = dir;
     HVKIT_ASSIGN_OR_RETURN(store->db_, Database::Open(dir + "/journal.sqlite"));
-    HVKIT_RETURN_IF_ERROR(store->OpenSchema());
+    // Read only (no migration, no recovery): the committed rows read the
+    // same in every schema.
     HVKIT_RETURN_IF_ERROR(store->LoadCommitted());
     return store->committed_;
 }
@@ -137,6 +187,7 @@ Status ReleaseStore::OpenSchema() {
         }
         HVKIT_RETURN_IF_ERROR(db_->Exec(TransactionsTable("transactions")));
         HVKIT_RETURN_IF_ERROR(db_->Exec(kFloorTable));
+        HVKIT_RETURN_IF_ERROR(db_->Exec(kSlotsTable));
         if (has_v0) HVKIT_RETURN_IF_ERROR(db_->Exec(kMigrateFrom0));
         return db_->Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
     });
@@ -154,10 +205,11 @@ Status ReleaseStore::SetState(int64_t id, TxState state, std::string_view detail
     return st.Bind(1, TxStateName(state)).Bind(2, detail).Bind(3, Now()).Bind(4, id).Run();
 }
 
-Status ReleaseStore::MarkCommitted(int64_t id, const SemVer& floor_after) {
+Status ReleaseStore::MarkCommitted(int64_t id, const Release& release, const SemVer& floor_after) {
     SemVer floor = floor_after > floor_ ? floor_after : floor_;
     HVKIT_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
         HVKIT_RETURN_IF_ERROR(SetState(id, TxState::kCommitted));
+        HVKIT_RETURN_IF_ERROR(SetSlotVersion(release.slot, release.version));
         HVKIT_ASSIGN_OR_RETURN(
             Statement st, db_->Prepare("INSERT INTO floor(id, version) VALUES (1, ?) "
                                        "ON CONFLICT(id) DO UPDATE SET version = excluded.version"));
@@ -210,10 +262,18 @@ Status ReleaseStore::LoadCommitted() {
 }
 
 Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
+    HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockAndReload());
     if (staged_) {
         return Error(ErrorCode::kConflict, "release " + staged_->release.version.ToString() +
                                                " is already staged; commit or abort it first");
     }
+    auto owner = LockFile(dir_ + kStageLock, /*wait=*/false);
+    if (!owner.ok()) {
+        return Error(ErrorCode::kConflict,
+                     "another hvmm on " + dir_ +
+                         " has a release staging or staged; one transaction at a time");
+    }
+    HVKIT_ASSIGN_OR_RETURN(PackageTrustStore keys, ReleaseKeys());
     SemVer installed = this->installed();
     char slot = committed_ ? Other(committed_->slot) : 'a';
     std::string incoming = dir_ + "/slots/" + kIncoming;
@@ -240,7 +300,7 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     ExtractOptions extract;
     extract.components = {Component::kHypervisor};
     extract.policy.installed_version = installed;
-    auto info = ExtractPackageFile(package_path, *trust_, incoming, extract);
+    auto info = ExtractPackageFile(package_path, keys, incoming, extract);
     if (!info.ok()) return fail(info.status());
     const SemVer& version = info->manifest.version;
     if (!(version > floor_)) {
@@ -248,8 +308,12 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
                           "package " + package_path + " version " + version.ToString() +
                               " is not above the anti-rollback floor " + floor_.ToString()));
     }
-    // The new release replaces the one before the committed one.
-    Status moved = RemoveTree(SlotPath(slot));
+    // The new release replaces the one before the committed one. The journal
+    // stops naming that one first, so a crash below leaves a slot the
+    // journal calls empty (recovery empties it), never a misnamed release.
+    Status moved = SetSlotVersion(slot, std::nullopt);
+    if (moved.ok()) moved = RemoveTree(SlotPath(slot));
+    if (moved.ok()) moved = Step(release_step::kSlotEmptied);
     if (moved.ok() && rename(incoming.c_str(), SlotPath(slot).c_str()) != 0) {
         moved = Error(ErrorCode::kIo,
                       "moving the staged release into " + SlotPath(slot) + ": " + strerror(errno));
@@ -267,11 +331,13 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     HVKIT_RETURN_IF_ERROR(
         staged.Bind(1, version.ToString()).Bind(2, signers).Bind(3, Now()).Bind(4, id).Run());
     staged_ = StagedRelease{id, Release{slot, version}, info->manifest, info->signer_key_ids};
+    stage_owner_ = std::move(*owner);
     HVKIT_RETURN_IF_ERROR(Step(release_step::kStaged));
     return *staged_;
 }
 
 Status ReleaseStore::Commit() {
+    HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockAndReload());
     if (!staged_) return Error(ErrorCode::kConflict, "no staged release to commit");
     StagedRelease s = *staged_;
     SemVer replaced = installed();
@@ -279,37 +345,40 @@ Status ReleaseStore::Commit() {
     HVKIT_RETURN_IF_ERROR(Step(release_step::kCommitting));
     HVKIT_RETURN_IF_ERROR(SwitchCurrent(s.release.slot));
     HVKIT_RETURN_IF_ERROR(Step(release_step::kSwitched));
-    HVKIT_RETURN_IF_ERROR(MarkCommitted(s.transaction, replaced));
+    HVKIT_RETURN_IF_ERROR(MarkCommitted(s.transaction, s.release, replaced));
     committed_ = s.release;
     staged_.reset();
+    stage_owner_ = UniqueFd();
     return Step(release_step::kCommitted);
 }
 
 Status ReleaseStore::Abort() {
+    HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockAndReload());
     if (!staged_) return Error(ErrorCode::kConflict, "no staged release to abort");
     HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(staged_->release.slot)));
     HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
     HVKIT_RETURN_IF_ERROR(SetState(staged_->transaction, TxState::kUndone, "aborted"));
     staged_.reset();
+    stage_owner_ = UniqueFd();
     return Status::Ok();
 }
 
-}  // namespace hvkit::hvmm
-
-namespace hvkit::hvmm {
-
 Result<Release> ReleaseStore::Rollback() {
+    HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockAndReload());
     if (staged_) return Error(ErrorCode::kConflict, "a release is staged; abort it first");
     if (!committed_) return Error(ErrorCode::kConflict, "no release is committed");
+    auto owner = LockFile(dir_ + kStageLock, /*wait=*/false);
+    if (!owner.ok()) {
+        return Error(ErrorCode::kConflict, "another hvmm on " + dir_ +
+                                               " has a release staging or staged; abort it first");
+    }
     char slot = Other(committed_->slot);
-    HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare(kCommittedInSlot));
-    st.Bind(1, std::string_view(&slot, 1));
-    HVKIT_ASSIGN_OR_RETURN(bool found, st.Step());
-    if (!found || access(SlotPath(slot).c_str(), F_OK) != 0) {
+    HVKIT_ASSIGN_OR_RETURN(std::optional<SemVer> held, SlotVersion(slot));
+    if (!held || access(SlotPath(slot).c_str(), F_OK) != 0) {
         return Error(ErrorCode::kConflict, "no previous release to roll back to (slot " +
                                                std::string(1, slot) + " holds none)");
     }
-    HVKIT_ASSIGN_OR_RETURN(SemVer version, SemVer::Parse(st.ColumnText(0), "journal version"));
+    SemVer version = *held;
     if (version < floor_ || !(version < committed_->version)) {
         return Error(ErrorCode::kRollback,
                      "slot " + std::string(1, slot) + " holds " + version.ToString() +
@@ -318,10 +387,9 @@ Result<Release> ReleaseStore::Rollback() {
     }
     HVKIT_ASSIGN_OR_RETURN(
         Statement insert,
-        db_->Prepare(
-            "INSERT INTO transactions(version, slot, state, kind, floor_after, started_at, "
-            "updated_at) VALUES (?, ?, " +
-            TxStateSqlList({TxState::kCommitting}) + ", 'rollback', ?, ?, ?)"));
+        db_->Prepare("INSERT INTO transactions(version, slot, state, kind, floor_after, "
+                     "started_at, updated_at) VALUES (?, ?, " +
+                     TxStateSqlList({TxState::kCommitting}) + ", 'rollback', ?, ?, ?)"));
     HVKIT_RETURN_IF_ERROR(insert.Bind(1, version.ToString())
                               .Bind(2, std::string_view(&slot, 1))
                               .Bind(3, floor_.ToString())
@@ -333,7 +401,7 @@ Result<Release> ReleaseStore::Rollback() {
     HVKIT_RETURN_IF_ERROR(SwitchCurrent(slot));
     HVKIT_RETURN_IF_ERROR(Step(release_step::kSwitched));
     // A rollback leaves the floor where it is.
-    HVKIT_RETURN_IF_ERROR(MarkCommitted(id, floor_));
+    HVKIT_RETURN_IF_ERROR(MarkCommitted(id, Release{slot, version}, floor_));
     committed_ = Release{slot, version};
     HVKIT_RETURN_IF_ERROR(Step(release_step::kCommitted));
     return *committed_;

@@ -4,8 +4,16 @@
 // next hvmm start runs what `current` points to.
 //
 //   DIR/trust.json        release keys and threshold (hvpkg trust format);
-//                         installed by the operator, never by a guest
-//   DIR/journal.sqlite    every transaction's state, and the floor
+//                         installed by the operator, never by a guest; read
+//                         again by every transaction, so a revoked key is
+//                         refused from the next one on
+//   DIR/journal.sqlite    every transaction's state, the floor, and what
+//                         each slot holds
+//   DIR/store.lock        flock(2): every operation of every hvmm on this
+//                         directory runs under it and re-reads the state
+//   DIR/stage.lock        flock(2): held by the one process that has a
+//                         release staging or staged, until it commits or
+//                         aborts; recovery leaves a live owner's work alone
 //   DIR/slots/a, slots/b  a release's hypervisor files (manifest install paths)
 //   DIR/current           symlink to slots/a or slots/b, replaced by rename(2)
 //
@@ -27,6 +35,7 @@
 #include <string>
 #include <string_view>
 
+#include "hvkit/fs.h"
 #include "hvkit/package/trust_store.h"
 #include "hvkit/package/verify.h"
 #include "hvkit/semver.h"
@@ -53,13 +62,14 @@ struct StagedRelease {
 // The release store's durable steps, in order (after_step names them).
 namespace release_step {
 inline constexpr std::string_view kStaging = "staging";
+inline constexpr std::string_view kSlotEmptied = "slot-emptied";
 inline constexpr std::string_view kExtracted = "extracted";
 inline constexpr std::string_view kStaged = "staged";
 inline constexpr std::string_view kCommitting = "committing";
 inline constexpr std::string_view kSwitched = "switched";
 inline constexpr std::string_view kCommitted = "committed";
-inline constexpr std::array<std::string_view, 6> kAll = {kStaging,    kExtracted, kStaged,
-                                                         kCommitting, kSwitched,  kCommitted};
+inline constexpr std::array<std::string_view, 7> kAll = {
+    kStaging, kSlotEmptied, kExtracted, kStaged, kCommitting, kSwitched, kCommitted};
 }  // namespace release_step
 
 struct ReleaseStoreOptions {
@@ -103,13 +113,18 @@ class ReleaseStore {
     // What a package must upgrade from: the committed version, or the
     // running one on a fresh store.
     SemVer installed() const { return committed_ ? committed_->version : options_.running_version; }
-    // The release keys (DIR/trust.json as loaded by Open).
-    const PackageTrustStore& trust() const { return *trust_; }
+    // The release keys, read now from DIR/trust.json (kNotFound or
+    // kMalformed naming the file and how to install keys).
+    Result<PackageTrustStore> ReleaseKeys() const;
+    // Re-reads the committed release and the floor under the store lock:
+    // another hvmm on the same directory may have moved them.
+    Status Reload();
 
     // Verifies the package at (package_path) against the release keys and
     // the floor (its version must be above it and its min_installed_version
     // not above what runs), then extracts its hypervisor files into the slot
-    // `current` does not point to. One transaction at a time (kConflict).
+    // `current` does not point to. One transaction at a time on the whole
+    // directory, whichever hvmm holds it (kConflict naming the owner).
     Result<StagedRelease> Stage(const std::string& package_path);
     // Switches `current` to the staged slot and raises the floor.
     Status Commit();
@@ -125,17 +140,23 @@ class ReleaseStore {
 
   private:
     ReleaseStore() = default;
+    // The store lock, held for one operation; the state re-read under it.
+    Result<UniqueFd> LockAndReload();
     Status Recover();
+    // The version slot (slot) holds as far as the journal can name it; none
+    // when it is empty or was being replaced.
+    Result<std::optional<SemVer>> SlotVersion(char slot);
+    Status SetSlotVersion(char slot, const std::optional<SemVer>& version);
     Status Step(std::string_view step);
     // Creates the journal's tables, or migrates an older schema (kConflict
     // for a newer one).
     Status OpenSchema();
     Status SetState(int64_t id, TxState state, std::string_view detail = "");
-    // Marks (id) committed and raises the floor to (floor_after) (recorded
-    // with the transaction: the release an update replaces, so one step back
-    // stays possible; the floor itself for a rollback), in one SQLite
-    // transaction.
-    Status MarkCommitted(int64_t id, const SemVer& floor_after);
+    // Marks (id) committed, records (release) as its slot's, and raises the
+    // floor to (floor_after) (recorded with the transaction: the release an
+    // update replaces, so one step back stays possible; the floor itself for
+    // a rollback), in one SQLite transaction.
+    Status MarkCommitted(int64_t id, const Release& release, const SemVer& floor_after);
     Status SwitchCurrent(char slot);
     Result<std::optional<char>> ReadCurrent() const;
     Status LoadFloor();
@@ -144,7 +165,7 @@ class ReleaseStore {
     std::string dir_;
     ReleaseStoreOptions options_;
     std::unique_ptr<Database> db_;
-    std::optional<PackageTrustStore> trust_;
+    UniqueFd stage_owner_;  // DIR/stage.lock, while this process has a release staged
     std::optional<Release> committed_;
     SemVer floor_;
     std::optional<StagedRelease> staged_;

@@ -1,12 +1,16 @@
 // hvchan update sessions: BEGIN, ordered hashed chunks, END, COMMIT, ABORT.
 #include "update/update_service.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "hvkit/json.h"
 #include "hvkit/signed.h"
@@ -22,10 +26,34 @@ void CopyString(char (&field)[N], const std::string& text) {
     memset(field + n, 0, N - n);
 }
 
+// Package files of sessions whose hvmm is gone (DIR/incoming-PID.hvpkg; and
+// the single shared name hvmm 0.1.0 used).
+void RemoveOrphanedIncoming(const std::string& dir) {
+    unlink((dir + "/incoming.hvpkg").c_str());
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return;
+    std::vector<std::string> orphans;
+    while (dirent* e = readdir(d)) {
+        unsigned long pid = 0;
+        char tail[8] = {};
+        if (sscanf(e->d_name, "incoming-%lu.hvpk%1s", &pid, tail) == 2 && strcmp(tail, "g") == 0 &&
+            kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+            orphans.push_back(dir + "/" + e->d_name);
+        }
+    }
+    closedir(d);
+    for (const auto& path : orphans) unlink(path.c_str());
+}
+
 }  // namespace
 
 UpdateService::UpdateService(std::unique_ptr<ReleaseStore> store, const Clock& clock)
-    : store_(std::move(store)), clock_(clock), incoming_path_(store_->dir() + "/incoming.hvpkg") {}
+    : store_(std::move(store)),
+      clock_(clock),
+      // One file per hvmm: several may share the state directory.
+      incoming_path_(store_->dir() + "/incoming-" + std::to_string(getpid()) + ".hvpkg") {
+    RemoveOrphanedIncoming(store_->dir());
+}
 
 UpdateService::~UpdateService() {
     // A session that ends with the process: its staging file goes too. A
@@ -35,6 +63,7 @@ UpdateService::~UpdateService() {
 
 std::string UpdateService::committed_version() const {
     std::lock_guard lock(mu_);
+    (void)store_->Reload();  // another hvmm may have committed since
     auto c = store_->committed();
     return c ? c->version.ToString() : "";
 }
@@ -86,7 +115,11 @@ Result<uint64_t> UpdateService::BeginSession(const Begin& begin) {
     HVKIT_ASSIGN_OR_RETURN(Json doc, ParseJson(begin.manifest, "manifest from the guest"));
     HVKIT_ASSIGN_OR_RETURN(SignedEnvelope envelope,
                            SignedEnvelope::FromJson(doc, "manifest from the guest"));
-    HVKIT_RETURN_IF_ERROR(store_->trust().Verify(envelope, "manifest from the guest").status());
+    // The state and the keys as they are now: another hvmm may have moved
+    // them, and the operator may have revoked a key since the last session.
+    HVKIT_RETURN_IF_ERROR(store_->Reload());
+    HVKIT_ASSIGN_OR_RETURN(PackageTrustStore keys, store_->ReleaseKeys());
+    HVKIT_RETURN_IF_ERROR(keys.Verify(envelope, "manifest from the guest").status());
     HVKIT_ASSIGN_OR_RETURN(Manifest manifest,
                            Manifest::FromJson(envelope.signed_body, "manifest from the guest"));
     HVKIT_RETURN_IF_ERROR(CheckUpgradeFrom(manifest, store_->installed()));

@@ -50,6 +50,13 @@ Status ReplaceSymlink(const std::string& link, const std::string& target);
 // The target of the symlink (link); none when (link) does not exist.
 Result<std::optional<std::string>> ReadSymlink(const std::string& link);
 
+// An exclusive flock(2) on (path), created (mode 0600) if missing, held for
+// as long as the returned fd is open (a process that dies releases it).
+// With (wait) it blocks until the lock is free; without, another holder is
+// kConflict at once. Locks between open file descriptions, so two opens in
+// one process exclude each other as two processes do.
+Result<UniqueFd> LockFile(const std::string& path, bool wait);
+
 // fsync of a directory, so a rename or create inside it is durable.
 Status SyncDirectory(const std::string& dir);
 
