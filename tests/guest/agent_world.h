@@ -119,9 +119,14 @@ class AgentTest : public hvmm::testing::ReleaseFixture {
     Agent MakeAgent() {
         return Agent(config_, Trust(), *journal_, *extensions_, source_, *host_, reporter_);
     }
-    // What the apply ops act on, with (trust) as the guest's trust store.
-    ApplyWorld World(const PackageTrustStore& trust) {
-        return ApplyWorld{config_, trust, *journal_, *extensions_, source_, *host_, reporter_};
+    // What the apply ops act on, the guest trusting the host's keys.
+    ApplyWorld& World() {
+        if (!world_) {
+            guest_trust_.emplace(Trust());
+            world_.emplace(ApplyWorld{config_, *guest_trust_, *journal_, *extensions_, source_,
+                                      *host_, reporter_});
+        }
+        return *world_;
     }
     // An apply from 0.1.0 to (to), journaled as Agent::Apply begins one.
     ApplyTransaction BeginApply(const char* to) {
@@ -156,6 +161,8 @@ class AgentTest : public hvmm::testing::ReleaseFixture {
     std::unique_ptr<ExtensionStore> extensions_;
     DirectorySource source_;
     RecordingReporter reporter_;
+    std::optional<PackageTrustStore> guest_trust_;
+    std::optional<ApplyWorld> world_;
 };
 
 }  // namespace hvkit::agent::test_world

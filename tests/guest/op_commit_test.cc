@@ -19,8 +19,7 @@ class CommitOpTest : public AgentTest {
 };
 
 TEST_F(CommitOpTest, InstallStagesTheGuestExtensionsWithoutSwitching) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     UpToStage(w, t);
     ASSERT_TRUE(InstallOp(w, t).ok());
@@ -30,8 +29,7 @@ TEST_F(CommitOpTest, InstallStagesTheGuestExtensionsWithoutSwitching) {
 }
 
 TEST_F(CommitOpTest, CommitSwitchesHypervisorThenGuestAndCleansTheDownload) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     UpToStage(w, t);
     ASSERT_TRUE(InstallOp(w, t).ok());
@@ -46,8 +44,7 @@ TEST_F(CommitOpTest, CommitSwitchesHypervisorThenGuestAndCleansTheDownload) {
 }
 
 TEST_F(CommitOpTest, APipelineFailureDropsBothHalvesAndJournalsWhy) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     // The guest's extensions directory cannot be written: op_install fails
     // after hvmm staged its part.
@@ -62,8 +59,7 @@ TEST_F(CommitOpTest, APipelineFailureDropsBothHalvesAndJournalsWhy) {
 }
 
 TEST_F(CommitOpTest, APipelineRunsEveryOpInOrder) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     ASSERT_TRUE(RunApply(w, t).ok());
     EXPECT_EQ(reporter_.steps, (std::vector<UpdateStep>{UpdateStep::kDownload, UpdateStep::kVerify,

@@ -11,8 +11,7 @@ using namespace test_world;
 using DownloadOpTest = AgentTest;
 
 TEST_F(DownloadOpTest, ThePackageLandsAtItsPathAndTheJournalSaysDownloaded) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     ASSERT_TRUE(DownloadOp(w, t).ok());
     EXPECT_EQ(t.package_path, DownloadPath(config_, V("0.2.0")));
@@ -25,8 +24,7 @@ TEST_F(DownloadOpTest, ThePackageLandsAtItsPathAndTheJournalSaysDownloaded) {
 }
 
 TEST_F(DownloadOpTest, AFailedFetchIsReportedAndNothingAdvances) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.9.0");  // not in the source
     Status st = DownloadOp(w, t);
     EXPECT_EQ(st.code(), ErrorCode::kNotFound) << st.message();

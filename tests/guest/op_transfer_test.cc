@@ -10,8 +10,7 @@ using namespace test_world;
 using TransferOpTest = AgentTest;
 
 TEST_F(TransferOpTest, TheSessionIsJournaledWithTheTransfer) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     ASSERT_TRUE(DownloadOp(w, t).ok());
     ASSERT_TRUE(VerifyOp(w, t).ok());
@@ -25,8 +24,7 @@ TEST_F(TransferOpTest, TheSessionIsJournaledWithTheTransfer) {
 }
 
 TEST_F(TransferOpTest, WhileAnotherSessionIsOpenTheHostRefuses) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction first = BeginApply("0.2.0");
     ASSERT_TRUE(DownloadOp(w, first).ok());
     ASSERT_TRUE(VerifyOp(w, first).ok());
@@ -40,8 +38,7 @@ TEST_F(TransferOpTest, WhileAnotherSessionIsOpenTheHostRefuses) {
 using StageOpTest = AgentTest;
 
 TEST_F(StageOpTest, TheHypervisorStagesWhatItWasSent) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     for (auto op : {DownloadOp, VerifyOp, TransferOp}) ASSERT_TRUE(op(w, t).ok());
     ASSERT_TRUE(StageOp(w, t).ok());
@@ -50,8 +47,7 @@ TEST_F(StageOpTest, TheHypervisorStagesWhatItWasSent) {
 }
 
 TEST_F(StageOpTest, AStageWithoutTheWholePackageIsRefused) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     ASSERT_TRUE(DownloadOp(w, t).ok());
     ASSERT_TRUE(VerifyOp(w, t).ok());

@@ -10,8 +10,7 @@ using namespace test_world;
 using VerifyOpTest = AgentTest;
 
 TEST_F(VerifyOpTest, ATrustedPackageYieldsTheSignedManifest) {
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     ASSERT_TRUE(DownloadOp(w, t).ok());
     ASSERT_TRUE(VerifyOp(w, t).ok());
@@ -21,8 +20,7 @@ TEST_F(VerifyOpTest, ATrustedPackageYieldsTheSignedManifest) {
 
 TEST_F(VerifyOpTest, APackageFromAnUnknownKeyIsRefused) {
     source_.packages["0.4.0"] = Package("0.4.0", &stranger_);
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.4.0");
     ASSERT_TRUE(DownloadOp(w, t).ok());
     EXPECT_EQ(VerifyOp(w, t).code(), ErrorCode::kBadSignature);
@@ -31,8 +29,7 @@ TEST_F(VerifyOpTest, APackageFromAnUnknownKeyIsRefused) {
 
 TEST_F(VerifyOpTest, APackageOfAnotherVersionThanNamedIsAConflict) {
     source_.packages["0.2.0"] = Package("0.3.0");  // the repository lies about it
-    PackageTrustStore trust = Trust();
-    ApplyWorld w = World(trust);
+    ApplyWorld& w = World();
     ApplyTransaction t = BeginApply("0.2.0");
     ASSERT_TRUE(DownloadOp(w, t).ok());
     Status st = VerifyOp(w, t);

@@ -61,11 +61,14 @@ merge() {
 
 rm -rf "$results"
 rc=$(run "$results" "$@")
+echo "$rc" >"$results/first-boot-status"  # for scripts/testhost-rounds.sh
 collect "$@"
-# At most four more boots, each for what the last one left without a result
+# At most four more boots (HVKIT_TESTHOST_RERUNS; 0 for a tally of how often
+# the test host fails), each for what the last one left without a result
 # (one CI rehearsal on 2026-11-22 met three test-host failures in a row: a
 # hang, a kernel panic in KVM, a reset).
-for attempt in 2 3 4 5; do
+reruns=${HVKIT_TESTHOST_RERUNS:-4}
+for attempt in $(seq 2 $((reruns + 1))); do
     [ "${#again[@]}" -gt 0 ] || break
     case $rc in
         0 | 124 | 125) ;;
