@@ -11,7 +11,8 @@
 #  - fuzz_replay.NAME: the target built by the project compiler (GCC) with a
 #    standalone main that runs every seed once. Always built: the seeds are
 #    regression inputs even where clang is missing.
-#  - fuzz.NAME (when HVKIT_FUZZ=ON and clang++ links -fsanitize=fuzzer): the
+#  - fuzz.NAME (when HVKIT_FUZZ=ON; configuring fails if clang++ cannot link
+#    -fsanitize=fuzzer, rather than falling back to the replays alone): the
 #    target built by clang with libFuzzer, ASan and UBSan, its sources and the
 #    LIBTARGETS' sources instrumented, run for MAX_TOTAL_TIME seconds over a
 #    copy of the seeds. New inputs go to the build tree, never the source tree.
@@ -45,8 +46,13 @@ if(HVKIT_FUZZ AND NOT DEFINED HVKIT_FUZZ_CLANG_OK)
     endif()
     set(HVKIT_FUZZ_CLANG_OK ${HVKIT_FUZZ_CLANG_OK} CACHE INTERNAL "clang++ links libFuzzer")
     if(NOT HVKIT_FUZZ_CLANG_OK)
-        message(WARNING "HVKIT_FUZZ=ON but clang++ cannot link -fsanitize=fuzzer: "
-                        "only the seed-replay fuzz tests are built")
+        # Asked for fuzzers and unable to build them is an error: falling back
+        # to replaying the seeds would pass a CI run that fuzzed nothing.
+        unset(HVKIT_FUZZ_CLANG_OK CACHE)
+        message(FATAL_ERROR "HVKIT_FUZZ=ON but clang++ (${HVKIT_FUZZ_CLANGXX}) cannot link "
+                            "-fsanitize=fuzzer,address,undefined: install clang and libclang-rt "
+                            "(scripts/setup.sh does), or configure with -DHVKIT_FUZZ=OFF for the "
+                            "seed-replay tests alone")
     endif()
 endif()
 
