@@ -252,3 +252,71 @@ TEST(HvchanUpdateDenied, AVmWithoutThePermissionIsRefused) {
 
 }  // namespace
 }  // namespace hvkit::hvmm
+
+namespace hvkit::hvmm {
+namespace {
+
+// The announced size's bounds, and the write quota (issue 13 item 6): the
+// whole announced size is charged at BEGIN, the window is an hour of the
+// service's clock.
+class UpdateServiceLimitsTest : public HvchanUpdateTest {
+  protected:
+    std::unique_ptr<UpdateService> Service(uint64_t quota) {
+        ReleaseStoreOptions options;
+        options.running_version = V("0.1.0");
+        auto store = ReleaseStore::Open(store_dir(), options);
+        EXPECT_TRUE(store.ok());
+        return std::make_unique<UpdateService>(std::move(*store), clock_, quota);
+    }
+    UpdateService::Begin BeginFor(const Bytes& b, uint64_t size) {
+        return UpdateService::Begin{size, Sha256::Of(b.package), b.manifest};
+    }
+};
+
+TEST_F(UpdateServiceLimitsTest, APackageOfZeroBytesOrOverOneGibIsRefused) {
+    Bytes b = Load(Package("0.2.0"));
+    auto service = Service(UpdateService::kDefaultWriteQuotaPerHour);
+    EXPECT_EQ(service->BeginSession(BeginFor(b, 0)).status().code(), ErrorCode::kTooLarge);
+    EXPECT_EQ(service->BeginSession(BeginFor(b, (uint64_t{1} << 30) + 1)).status().code(),
+              ErrorCode::kTooLarge);
+    auto one_gib = service->BeginSession(BeginFor(b, uint64_t{1} << 30));
+    EXPECT_TRUE(one_gib.ok()) << "1 GiB itself is allowed: " << one_gib.status().message();
+}
+
+TEST_F(UpdateServiceLimitsTest, AChunkPastTheAnnouncedSizeIsRefused) {
+    Bytes b = Load(Package("0.2.0"));
+    auto service = Service(UpdateService::kDefaultWriteQuotaPerHour);
+    auto session = service->BeginSession(BeginFor(b, 10));
+    ASSERT_TRUE(session.ok());
+    std::string eleven(11, 'x');
+    auto w = service->Write(*session, 0, {reinterpret_cast<const uint8_t*>(eleven.data()), 11},
+                            Sha256::Of(eleven));
+    ASSERT_FALSE(w.ok());
+    EXPECT_EQ(w.status().code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(w.status().message().find("past the announced size"), std::string::npos)
+        << w.status().message();
+}
+
+TEST_F(UpdateServiceLimitsTest, TheWriteQuotaChargesEveryBeginForAnHour) {
+    Bytes b = Load(Package("0.2.0"));
+    uint64_t size = b.package.size();
+    auto service = Service(3 * size);
+    for (int i = 0; i < 3; ++i) {
+        auto s = service->BeginSession(BeginFor(b, size));
+        ASSERT_TRUE(s.ok()) << i << ": " << s.status().message();
+        ASSERT_TRUE(service->Abort(*s).ok());
+    }
+    auto fourth = service->BeginSession(BeginFor(b, size));
+    ASSERT_FALSE(fourth.ok()) << "announce and abort is not free";
+    EXPECT_EQ(fourth.status().code(), ErrorCode::kConflict);
+    EXPECT_NE(fourth.status().message().find("write quota"), std::string::npos)
+        << fourth.status().message();
+    clock_.Advance(std::chrono::minutes(59));
+    EXPECT_FALSE(service->BeginSession(BeginFor(b, size)).ok()) << "still inside the hour";
+    clock_.Advance(std::chrono::minutes(1));
+    EXPECT_TRUE(service->BeginSession(BeginFor(b, size)).ok())
+        << "the first charge left the window";
+}
+
+}  // namespace
+}  // namespace hvkit::hvmm

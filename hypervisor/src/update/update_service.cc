@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -47,9 +48,11 @@ void RemoveOrphanedIncoming(const std::string& dir) {
 
 }  // namespace
 
-UpdateService::UpdateService(std::unique_ptr<ReleaseStore> store, const Clock& clock)
+UpdateService::UpdateService(std::unique_ptr<ReleaseStore> store, const Clock& clock,
+                             uint64_t write_quota_per_hour)
     : store_(std::move(store)),
       clock_(clock),
+      write_quota_per_hour_(write_quota_per_hour),
       // One file per hvmm: several may share the state directory.
       incoming_path_(store_->dir() + "/incoming-" + std::to_string(getpid()) + ".hvpkg") {
     RemoveOrphanedIncoming(store_->dir());
@@ -112,6 +115,14 @@ Result<uint64_t> UpdateService::BeginSession(const Begin& begin) {
         return Error(ErrorCode::kTooLarge,
                      "package size " + std::to_string(begin.package_size) + " is not 1..1 GiB");
     }
+    uint64_t charged = ChargedInTheLastHour(now);
+    if (begin.package_size > write_quota_per_hour_ - std::min(charged, write_quota_per_hour_)) {
+        return Error(ErrorCode::kConflict,
+                     "a package of " + std::to_string(begin.package_size) +
+                         " bytes would take this VM past the host's write quota (" +
+                         std::to_string(charged) + " of " + std::to_string(write_quota_per_hour_) +
+                         " bytes in the last hour); retry later");
+    }
     HVKIT_ASSIGN_OR_RETURN(Json doc, ParseJson(begin.manifest, "manifest from the guest"));
     HVKIT_ASSIGN_OR_RETURN(SignedEnvelope envelope,
                            SignedEnvelope::FromJson(doc, "manifest from the guest"));
@@ -138,6 +149,7 @@ Result<uint64_t> UpdateService::BeginSession(const Begin& begin) {
     if (!s->file.valid()) {
         return Error(ErrorCode::kIo, "creating " + incoming_path_ + ": " + strerror(errno));
     }
+    charges_.emplace_back(now, begin.package_size);
     session_ = std::move(s);
     last_state_ = HVCHAN_UPDATE_TRANSFERRING;
     last_session_ = session_->id;
@@ -245,6 +257,15 @@ Status UpdateService::Rollback() {
     last_version_ = back->version.ToString();
     last_message_ = "rolled back to " + last_version_;
     return Status::Ok();
+}
+
+uint64_t UpdateService::ChargedInTheLastHour(MonoTime now) {
+    while (!charges_.empty() && now - charges_.front().first >= std::chrono::hours(1)) {
+        charges_.pop_front();
+    }
+    uint64_t sum = 0;
+    for (const auto& [when, bytes] : charges_) sum += bytes;
+    return sum;
 }
 
 void UpdateService::RecordLastCall(uint32_t status, std::string_view message) {

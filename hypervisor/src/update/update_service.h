@@ -9,11 +9,13 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "hvkit/clock.h"
 #include "hvkit/crypto.h"
@@ -25,9 +27,15 @@ namespace hvkit::hvmm {
 
 class UpdateService {
   public:
+    // How many package bytes the guest may make the host write in any hour:
+    // three packages of the largest size a session accepts (1 GiB).
+    static constexpr uint64_t kDefaultWriteQuotaPerHour = uint64_t{3} << 30;
+
     // Takes (store); the staging file lives in the store's directory. Session
-    // timeouts read (clock)'s monotonic time (tests pass a ManualClock).
-    explicit UpdateService(std::unique_ptr<ReleaseStore> store, const Clock& clock = RealClock());
+    // timeouts and the write quota read (clock)'s monotonic time (tests pass
+    // a ManualClock).
+    explicit UpdateService(std::unique_ptr<ReleaseStore> store, const Clock& clock = RealClock(),
+                           uint64_t write_quota_per_hour = kDefaultWriteQuotaPerHour);
     ~UpdateService();
 
     struct Begin {
@@ -37,7 +45,9 @@ class UpdateService {
     };
     // Verifies the manifest (signature, schema, floor, min_installed_version)
     // and opens a session; returns its id. kConflict while another session
-    // is active and not yet expired.
+    // is active and not yet expired, or while the announced size would take
+    // the last hour's writes past the quota (the whole size is charged at
+    // BEGIN, so a guest cannot announce, abort and announce again for free).
     Result<uint64_t> BeginSession(const Begin& begin);
     // Appends (chunk) at (offset), which must equal the bytes received so far;
     // (sha256) must be the chunk's. Returns the bytes received.
@@ -74,9 +84,14 @@ class UpdateService {
     void EndSession(uint32_t state, std::string message);
     Status Fail(Status why);  // ends the session with (why), returns it
 
+    // The package bytes charged in the last hour (the quota's window).
+    uint64_t ChargedInTheLastHour(MonoTime now);
+
     mutable std::mutex mu_;
     std::unique_ptr<ReleaseStore> store_;
     const Clock& clock_;
+    uint64_t write_quota_per_hour_;
+    std::deque<std::pair<MonoTime, uint64_t>> charges_;
     std::string incoming_path_;
     std::unique_ptr<Session> session_;
     uint64_t next_id_ = 1;
