@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -245,6 +246,39 @@ TEST_F(ControlSocketTest, RefusesClientsPastTheCap) {
         if (!served) usleep(10000);
     }
     EXPECT_TRUE(served) << "a closed client's slot was never freed";
+}
+
+// SO_PEERCRED holds to the socket's rule when its mode is loosened: a
+// client of another uid is refused with a message, its command not run.
+TEST_F(ControlSocketTest, RefusesAPeerOfAnotherUser) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another uid";
+    auto server = ControlServer::Start(path, target, -1);
+    ASSERT_TRUE(server.ok());
+    ASSERT_EQ(chmod(path.c_str(), 0666), 0);
+    ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        close(out[0]);
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+        auto response = SendControlRequest(path, R"({"cmd":"shutdown"})", 5000);
+        std::string text = response.ok() ? *response : "(no answer)";
+        (void)!write(out[1], text.data(), text.size());
+        _exit(0);
+    }
+    close(out[1]);
+    std::string answer;
+    char buf[512];
+    for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) answer.append(buf, n);
+    close(out[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child could not run";
+    EXPECT_NE(answer.find("neither root nor this process's user"), std::string::npos) << answer;
+    EXPECT_EQ(target.shutdowns.load(), 0) << "another user's command was run";
+    EXPECT_TRUE(SendControlRequest(path, R"({"cmd":"status"})").ok()) << "its owner is served";
 }
 
 TEST_F(ControlSocketTest, StopsServingWhenTheStopFdFires) {

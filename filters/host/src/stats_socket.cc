@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "hvkit/clock.h"
+#include "hvkit/peer.h"
 
 namespace hvkit::filterd {
 namespace {
@@ -80,7 +81,8 @@ StatsSocket::~StatsSocket() {
 void StatsSocket::Serve(const std::string& document) {
     for (;;) {
         UniqueFd client(accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-        if (!client.valid()) return;  // EAGAIN: nobody else waits
+        if (!client.valid()) return;                                 // EAGAIN: nobody else waits
+        if (!CheckPeerIsOwnUserOrRoot(client.get()).ok()) continue;  // closed unanswered
         [[maybe_unused]] ssize_t n =
             send(client.get(), document.data(), document.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
@@ -96,8 +98,8 @@ Result<std::string> FetchStats(const std::string& path, std::chrono::millisecond
     auto until = RealClock().Now() + timeout;
     std::string out;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            until - RealClock().Now());
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - RealClock().Now());
         pollfd p{sock.get(), POLLIN, 0};
         int ready = poll(&p, 1, left.count() > 0 ? static_cast<int>(left.count()) : 0);
         if (ready < 0 && errno == EINTR) continue;

@@ -11,6 +11,7 @@
 #include <deque>
 
 #include "control/control.h"
+#include "hvkit/peer.h"
 
 namespace hvkit::hvmm {
 
@@ -172,6 +173,12 @@ void ControlServer::Serve() {
                 UniqueFd fd(
                     accept4(socket_.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
                 if (!fd.valid()) break;  // EAGAIN, or a client that gave up
+                if (Status peer = CheckPeerIsOwnUserOrRoot(fd.get()); !peer.ok()) {
+                    std::string refusal = ControlErrorResponse("refused: " + peer.message()) + "\n";
+                    [[maybe_unused]] ssize_t n =
+                        send(fd.get(), refusal.data(), refusal.size(), MSG_NOSIGNAL);
+                    continue;  // closed here
+                }
                 if (clients.size() >= kMaxControlClients) {
                     std::string refusal =
                         ControlErrorResponse("too many control clients (at most " +
