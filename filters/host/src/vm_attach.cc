@@ -1,5 +1,6 @@
 #include "vm_attach.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -86,6 +87,34 @@ Status ReadResponse(int sock, std::string& line, std::vector<UniqueFd>& fds) {
     }
 }
 
+// (fd) is an eventfd: anything else as a doorbell would spin the poll loop
+// (/dev/zero is always readable) or block it.
+bool IsEventfd(int fd) {
+    char target[64] = {};
+    std::string link = "/proc/self/fd/" + std::to_string(fd);
+    ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+    return n > 0 && std::string_view(target, static_cast<size_t>(n)) == "anon_inode:[eventfd]";
+}
+
+// hvmm's fds are checked as any peer's input: this daemon runs as root and
+// answers the host's I/O, so a wrong kind of fd must not hang it, nor a
+// region that can shrink under its mapping fault it (SIGBUS).
+Status CheckPassedFds(const RegionFds& fds, const std::string& control_socket) {
+    auto refuse = [&](const std::string& rule) {
+        return Error(ErrorCode::kRefused, Where(control_socket) + ": " + rule);
+    };
+    int seals = fcntl(fds.region.get(), F_GET_SEALS);
+    if (seals < 0) return refuse("the region fd is not a memfd that can be sealed");
+    if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+        return refuse(
+            "the region memfd is not sealed against shrinking and growing "
+            "(F_SEAL_SHRINK | F_SEAL_GROW): it could be truncated under the mapping");
+    }
+    if (!IsEventfd(fds.doorbell.get())) return refuse("the doorbell fd is not an eventfd");
+    if (!IsEventfd(fds.interrupt.get())) return refuse("the interrupt fd is not an eventfd");
+    return Status::Ok();
+}
+
 }  // namespace
 
 Result<uint64_t> ParseAttachResponse(std::string_view line, const std::string& control_socket) {
@@ -164,6 +193,7 @@ Result<RegionFds> AttachToVm(const std::string& control_socket, std::chrono::mil
     out.doorbell = std::move(fds[1]);
     out.interrupt = std::move(fds[2]);
     out.region_size = region_size;
+    HVKIT_RETURN_IF_ERROR(CheckPassedFds(out, control_socket));
     out.control = std::move(sock);  // kept: its end is hvmm's exit
     return out;
 }

@@ -1,5 +1,7 @@
 #include "fake_hvmm_control.h"
 
+#include <fcntl.h>
+
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -14,7 +16,10 @@ namespace hvkit::filterd::testing {
 
 FakeHvmmControl::FakeHvmmControl(std::string socket_path, uint64_t region_size, AttachReply reply)
     : path_(std::move(socket_path)), region_size_(region_size), reply_(reply) {
-    region_ = UniqueFd(memfd_create("hvfilter-region", MFD_CLOEXEC));
+    // Sealed as hvmm seals it (vstate/memfd.cc).
+    region_ = UniqueFd(memfd_create("hvfilter-region", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    unsealed_ = UniqueFd(memfd_create("hvfilter-unsealed", MFD_CLOEXEC));
+    zero_ = UniqueFd(open("/dev/zero", O_RDONLY | O_CLOEXEC));
     doorbell_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     interrupt_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     stop_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -22,11 +27,13 @@ FakeHvmmControl::FakeHvmmControl(std::string socket_path, uint64_t region_size, 
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
-    listening_ = region_.valid() && doorbell_.valid() && interrupt_.valid() && stop_.valid() &&
-                 listener_.valid() &&
-                 ftruncate(region_.get(), static_cast<off_t>(region_size)) == 0 &&
-                 bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                 listen(listener_.get(), 4) == 0;
+    listening_ =
+        region_.valid() && doorbell_.valid() && interrupt_.valid() && stop_.valid() &&
+        listener_.valid() && ftruncate(region_.get(), static_cast<off_t>(region_size)) == 0 &&
+        fcntl(region_.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0 && unsealed_.valid() &&
+        zero_.valid() && ftruncate(unsealed_.get(), static_cast<off_t>(region_size)) == 0 &&
+        bind(listener_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        listen(listener_.get(), 4) == 0;
     if (listening_) thread_ = std::thread([this] { Serve(); });
 }
 
@@ -69,6 +76,9 @@ void FakeHvmmControl::Answer(int client) {
                    ",\"abi_major\":" + std::to_string(major) + ",\"abi_minor\":1}\n";
         if (reply_ == AttachReply::kNoFds) fds.clear();
         if (reply_ == AttachReply::kTwoFds) fds.pop_back();
+        if (reply_ == AttachReply::kUnsealedRegion) fds[0] = unsealed_.get();
+        if (reply_ == AttachReply::kDoorbellNotEventfd) fds[1] = zero_.get();
+        if (reply_ == AttachReply::kInterruptNotEventfd) fds[2] = zero_.get();
     }
     iovec iov{response.data(), response.size()};
     msghdr msg{};

@@ -17,11 +17,14 @@ namespace hvkit::filterd::testing {
 
 // How the fake answers, to exercise the client's rules.
 enum class AttachReply {
-    kGood,        // {"ok":true,...} with the 3 fds
-    kRefuse,      // {"ok":false,"error":"filter rings are not enabled for this VM"}
-    kNoFds,       // a good line, no fds
-    kTwoFds,      // a good line, 2 fds
-    kWrongMajor,  // abi_major 7, with the 3 fds
+    kGood,                 // {"ok":true,...} with the 3 fds
+    kRefuse,               // {"ok":false,"error":"filter rings are not enabled for this VM"}
+    kNoFds,                // a good line, no fds
+    kTwoFds,               // a good line, 2 fds
+    kWrongMajor,           // abi_major 7, with the 3 fds
+    kUnsealedRegion,       // a region memfd without seals (it could be truncated)
+    kDoorbellNotEventfd,   // /dev/zero as the doorbell
+    kInterruptNotEventfd,  // /dev/zero as the interrupt
 };
 
 class FakeHvmmControl {
@@ -51,6 +54,7 @@ class FakeHvmmControl {
     uint64_t region_size_;
     AttachReply reply_;
     UniqueFd region_, doorbell_, interrupt_, listener_, stop_;
+    UniqueFd unsealed_, zero_;  // the wrong fds some replies pass
     bool listening_ = false;
     std::atomic<int> attaches_{0};
     std::thread thread_;

@@ -75,6 +75,27 @@ TEST_F(VmAttachTest, WrongFdCountIsRefused) {
         << fds.status().message();
 }
 
+// hvmm's fds are checked before anything maps or polls them (issue 13,
+// item 7): each wrong kind is refused naming the fd and the rule.
+TEST_F(VmAttachTest, FdsOfTheWrongKindAreRefused) {
+    struct Case {
+        AttachReply reply;
+        const char* rule;
+    };
+    for (Case c : {Case{AttachReply::kUnsealedRegion, "not sealed against shrinking"},
+                   Case{AttachReply::kDoorbellNotEventfd, "doorbell fd is not an eventfd"},
+                   Case{AttachReply::kInterruptNotEventfd, "interrupt fd is not an eventfd"}}) {
+        SCOPED_TRACE(c.rule);
+        unlink(socket_.c_str());
+        FakeHvmmControl hvmm(socket_, 0x86000, c.reply);
+        ASSERT_TRUE(hvmm.ok());
+        Result<RegionFds> fds = AttachToVm(socket_);
+        ASSERT_FALSE(fds.ok()) << "attached to a wrong fd";
+        EXPECT_EQ(fds.status().code(), ErrorCode::kRefused);
+        EXPECT_NE(fds.status().message().find(c.rule), std::string::npos) << fds.status().message();
+    }
+}
+
 TEST_F(VmAttachTest, OtherAbiMajorIsRefused) {
     FakeHvmmControl hvmm(socket_, 0x86000, AttachReply::kWrongMajor);
     Result<RegionFds> fds = AttachToVm(socket_);
