@@ -1,6 +1,7 @@
 // The control socket's plumbing against a fake target: the socket file's
 // rules (mode 0600, live refused, stale replaced, only our file removed),
 // several clients at once, garbage and abrupt disconnects, the client cap.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -279,6 +280,49 @@ TEST_F(ControlSocketTest, RefusesAPeerOfAnotherUser) {
     EXPECT_NE(answer.find("neither root nor this process's user"), std::string::npos) << answer;
     EXPECT_EQ(target.shutdowns.load(), 0) << "another user's command was run";
     EXPECT_TRUE(SendControlRequest(path, R"({"cmd":"status"})").ok()) << "its owner is served";
+}
+
+size_t OpenFds() {
+    size_t n = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (readdir(d) != nullptr) ++n;
+        closedir(d);
+    }
+    return n;
+}
+
+// A client that asks for filter-attach again and again without reading its
+// answers cannot make hvmm hold more than a few of the fds they carry.
+TEST_F(ControlSocketTest, AClientThatDoesNotReadCannotPileUpFds) {
+    target.attach = []() -> Result<FilterAttachment> {
+        FilterAttachment a;
+        a.region_size = 1 << 20;
+        for (auto& fd : a.fds) fd = UniqueFd(eventfd(0, EFD_CLOEXEC));
+        return a;
+    };
+    auto server = ControlServer::Start(path, target, -1);
+    ASSERT_TRUE(server.ok());
+    size_t before = OpenFds();
+    UniqueFd client = Connect(path);
+    constexpr int kRequests = 1500;
+    std::string requests;
+    for (int i = 0; i < kRequests; ++i) requests += "{\"cmd\":\"filter-attach\"}\n";
+    SendAll(client.get(), requests);
+    for (int i = 0; i < 3000 && target.attaches < kRequests; ++i) usleep(10000);
+    ASSERT_EQ(target.attaches, kRequests) << "the server did not take every request";
+    size_t held = OpenFds() - before;
+    EXPECT_LT(held, 40u) << "hvmm holds " << held << " fds for one client's unread answers";
+    // Reading now, the client gets the refusals in place of the fds.
+    const std::string refusal = "fds already wait for this client to read its answers";
+    std::string all;
+    char buf[65536];
+    pollfd p{client.get(), POLLIN, 0};
+    while (all.find(refusal) == std::string::npos && poll(&p, 1, 5000) == 1) {
+        ssize_t n = recv(client.get(), buf, sizeof buf, 0);
+        if (n <= 0) break;
+        all.append(buf, static_cast<size_t>(n));
+    }
+    EXPECT_NE(all.find(refusal), std::string::npos);
 }
 
 TEST_F(ControlSocketTest, StopsServingWhenTheStopFdFires) {

@@ -21,6 +21,10 @@ namespace {
 constexpr size_t kMaxClientOutput = 1 << 20;
 constexpr size_t kReadChunk = 4096;
 constexpr size_t kMaxReplyFds = 3;  // filter-attach's
+// The fds hvmm holds for one client's unsent answers: a client that asks
+// for filter-attach again and again without reading could otherwise make
+// hvmm hold thousands of fds (up to kMaxClientOutput of answers).
+constexpr size_t kMaxClientPendingFds = 4 * kMaxReplyFds;
 
 // A response waiting to be sent, and the fds that go with its first byte.
 struct Pending {
@@ -33,6 +37,7 @@ struct Client {
     ControlLineBuffer lines;
     std::deque<Pending> out;
     size_t out_bytes = 0;
+    size_t out_fds = 0;  // fds in (out), not yet sent
     bool closed = false;
 };
 
@@ -68,6 +73,7 @@ void Flush(Client& c) {
             c.closed = true;  // the peer is gone
             return;
         }
+        c.out_fds -= p.fds.size();
         p.fds.clear();  // delivered with these bytes; ours are closed
         p.bytes.erase(0, static_cast<size_t>(n));
         c.out_bytes -= static_cast<size_t>(n);
@@ -77,6 +83,15 @@ void Flush(Client& c) {
 }
 
 void Queue(Client& c, ControlReply reply) {
+    if (c.out_fds + reply.fds.size() > kMaxClientPendingFds) {
+        reply = ControlReply{
+            ControlErrorResponse(std::to_string(c.out_fds) +
+                                 " fds already wait for this client to read its answers (at most " +
+                                 std::to_string(kMaxClientPendingFds) +
+                                 "); read them before asking for more"),
+            {}};  // the fds it would have carried are closed here
+    }
+    c.out_fds += reply.fds.size();
     reply.line += '\n';
     c.out_bytes += reply.line.size();
     c.out.push_back(Pending{std::move(reply.line), std::move(reply.fds)});
@@ -189,8 +204,8 @@ void ControlServer::Serve() {
                         send(fd.get(), refusal.data(), refusal.size(), MSG_NOSIGNAL);
                     continue;  // closed here
                 }
-                clients.push_back(
-                    Client{.fd = std::move(fd), .lines = {}, .out = {}, .out_bytes = 0});
+                clients.push_back(Client{
+                    .fd = std::move(fd), .lines = {}, .out = {}, .out_bytes = 0, .out_fds = 0});
             }
         }
     }
