@@ -1,5 +1,7 @@
 #include "daemon.h"
 
+#include "fd_budget.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -37,6 +39,7 @@ Daemon::~Daemon() {
 
 Result<std::unique_ptr<Daemon>> Daemon::Start(FilterConfig config,
                                               const std::string& stats_socket) {
+    HVKIT_RETURN_IF_ERROR(ReserveFds(config));
     std::unique_ptr<Daemon> daemon(new Daemon(std::move(config)));
     sigset_t mask;
     sigemptyset(&mask);
