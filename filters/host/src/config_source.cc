@@ -27,7 +27,8 @@ Result<FailPolicy> ReadPolicy(const ConfigReader& r, const Json& source, const C
 
 Result<NetworkSection> ReadNetworkSection(const ConfigReader& r, const Json& net,
                                           const ConfigPath& at) {
-    HVKIT_RETURN_IF_ERROR(r.KnownKeysOnly(net, at, {"queue", "rules", "batch"}));
+    HVKIT_RETURN_IF_ERROR(
+        r.KnownKeysOnly(net, at, {"queue", "rules", "batch", "allow_header_changes"}));
     NetworkSection out;
     HVKIT_ASSIGN_OR_RETURN(int64_t queue, r.Int(net, at, "queue", {0, 65535}));
     out.queue = static_cast<uint16_t>(queue);
@@ -42,6 +43,11 @@ Result<NetworkSection> ReadNetworkSection(const ConfigReader& r, const Json& net
     }
     HVKIT_ASSIGN_OR_RETURN(int64_t batch, r.Int(net, at, "batch", {1, 1024}, 32));
     out.batch = static_cast<uint32_t>(batch);
+    if (const Json* allow = net.Find("allow_header_changes")) {
+        if (!allow->is_bool())
+            return r.Bad(at.Key("allow_header_changes"), "must be true or false");
+        out.allow_header_changes = allow->as_bool();
+    }
     return out;
 }
 

@@ -38,6 +38,7 @@ Json NfqueueStatsJson(const NfqueueStats& stats) {
     out["batch_verdicts"] = stats.batch_verdicts;
     out["verdict_errors"] = stats.verdict_errors;
     out["changed_refused"] = stats.changed_refused;
+    out["changed_header_refused"] = stats.changed_header_refused;
     return out;
 }
 

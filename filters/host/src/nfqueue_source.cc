@@ -29,6 +29,7 @@ struct NfqueueSource::Books {
         uint32_t verdict = NF_DROP;
         std::vector<uint8_t> bytes;  // CHANGED: the new packet
         bool has_bytes = false;
+        std::vector<uint8_t> headers;  // PacketHeaders of the packet as queued
     };
 
     // Turns (v) into the verdict for the packet read as (seq); a second
@@ -48,9 +49,21 @@ struct NfqueueSource::Books {
             h.verdict = NF_DROP;
             return;
         }
+        // Only the payload may change (unless the source allows more): new
+        // addresses, ports or protocol would make the kernel route the
+        // packet anew on a guest's word. Such a verdict is no usable answer:
+        // the original packet goes by the source's on_guest_absent policy.
+        if (!allow_header_changes && PacketHeaders(bytes) != h.headers) {
+            ++stats.changed_header_refused;
+            h.verdict = header_refusal == FailPolicy::kFailOpen ? NF_ACCEPT : NF_DROP;
+            return;
+        }
         h.bytes = std::move(bytes);
         h.has_bytes = true;
     }
+
+    bool allow_header_changes = false;
+    FailPolicy header_refusal = FailPolicy::kFailClosed;
 
     std::map<uint64_t, Held> held;  // by the order the kernel queued them
     uint64_t next_seq = 0;
@@ -103,6 +116,8 @@ Result<std::unique_ptr<NfqueueSource>> NfqueueSource::Open(const SourceConfig& c
     if (!nl) return Error(ErrorCode::kIo, what + ": netlink socket: " + strerror(errno));
     std::unique_ptr<NfqueueSource> src(
         new NfqueueSource(nl, queue, index, config.policy.on_guest_absent, dispatcher));
+    src->books_->allow_header_changes = config.network->allow_header_changes;
+    src->books_->header_refusal = config.policy.on_guest_absent;
     if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
         return Error(ErrorCode::kIo, what + ": netlink bind: " + strerror(errno));
     }
@@ -202,6 +217,7 @@ void NfqueueSource::HandlePacket(const nlmsghdr* nlh) {
     }
     Books::Held held;
     held.packet_id = ntohl(ph->packet_id);
+    if (!books_->allow_header_changes) held.headers = PacketHeaders(item.payload);
     if (attr[NFQA_CAP_LEN]) {
         held.truncated = ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) > item.payload.size();
     }

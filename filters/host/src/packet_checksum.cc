@@ -90,6 +90,47 @@ uint16_t ChecksumFinish(uint32_t sum) {
     return static_cast<uint16_t>(~sum & 0xffff);
 }
 
+std::vector<uint8_t> PacketHeaders(std::span<const uint8_t> p) {
+    size_t l4 = 0;
+    uint8_t proto = 0;
+    bool later_fragment = false;
+    if (p.size() >= kIpv4MinHeader && p[0] >> 4 == 4) {
+        l4 = size_t{p[0] & 0x0fu} * 4;
+        if (l4 < kIpv4MinHeader || l4 > p.size()) return {};
+        proto = p[9];
+        later_fragment = ((p[6] & 0x1fu) | p[7]) != 0;  // a fragment offset
+    } else if (p.size() >= kIpv6Header && p[0] >> 4 == 6) {
+        l4 = kIpv6Header;
+        proto = p[6];
+    } else {
+        return {};
+    }
+    size_t end = l4;
+    if (!later_fragment && proto == kProtoUdp && p.size() >= l4 + kUdpHeader) {
+        end = l4 + kUdpHeader;
+    } else if (!later_fragment && proto == kProtoTcp && p.size() >= l4 + kTcpMinHeader) {
+        size_t header = static_cast<size_t>(p[l4 + 12] >> 4) * 4;
+        end = header >= kTcpMinHeader && l4 + header <= p.size() ? l4 + header : l4 + kTcpMinHeader;
+    }
+    std::vector<uint8_t> out(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(end));
+    auto zero = [&](size_t at) {
+        if (at + 2 <= out.size()) Put16(out, at, 0);
+    };
+    if (p[0] >> 4 == 4) {
+        zero(2);   // total length
+        zero(10);  // header checksum
+    } else {
+        zero(4);  // payload length
+    }
+    if (end > l4 && proto == kProtoUdp) {
+        zero(l4 + 4);  // length
+        zero(l4 + kUdpChecksumAt);
+    } else if (end > l4 && proto == kProtoTcp) {
+        zero(l4 + kTcpChecksumAt);
+    }
+    return out;
+}
+
 Status RecomputePacketChecksums(std::vector<uint8_t>& packet) {
     if (packet.empty()) return Malformed("empty");
     if (packet.size() > 65535) return Malformed("longer than 65535 bytes");

@@ -116,6 +116,22 @@ TEST_P(NfqueueIntegration, GuestVerdictsPassDropAndChange) {
     EXPECT_EQ(testing::UdpChecksumErrors(), csum_errors) << "the kernel accepted the checksums";
 }
 
+// Only the payload may change (issue 13, item 8): a CHANGED verdict that
+// rewrites a header is refused, counted, and the original packet goes by
+// on_guest_absent (fail-open here: it arrives unchanged).
+TEST_P(NfqueueIntegration, AChangedHeaderIsRefusedAndThePacketGoesByPolicy) {
+    SourceConfig config = WebSource(std::chrono::seconds(30), FailPolicy::kFailOpen);
+    config.policy.on_guest_absent = FailPolicy::kFailOpen;
+    ASSERT_NO_FATAL_FAILURE(Start(config));
+    ASSERT_EQ(sender_->SendTo(kPort, "please reroute-me"), 0);
+    ASSERT_EQ(sender_->SendTo(kPort, "my secret value"), 0);
+    ASSERT_TRUE(Loop([&] { return received_.size() >= 2 && source_->held() == 0; }))
+        << "received " << received_.size() << ", held " << source_->held();
+    EXPECT_TRUE(Contains(received_, "please reroute-me")) << "the original, by fail-open";
+    EXPECT_TRUE(Contains(received_, "my XXXXXX value")) << "a payload change is still allowed";
+    EXPECT_EQ(source_->stats().changed_header_refused, 1u);
+}
+
 TEST_P(NfqueueIntegration, ManyPassedPacketsAllArrive) {
     ASSERT_NO_FATAL_FAILURE(Start(WebSource(std::chrono::seconds(30), FailPolicy::kFailClosed)));
     constexpr int kCount = 200;

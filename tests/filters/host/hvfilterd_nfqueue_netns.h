@@ -140,6 +140,12 @@ class RuleGuest final : public GuestLink {
     static Verdict Decide(std::vector<uint8_t> packet) {
         std::string text(packet.begin(), packet.end());
         if (text.find("drop-me") != std::string::npos) return Verdict::Drop();
+        if (text.find("reroute-me") != std::string::npos && !packet.empty()) {
+            // A hostile guest: the TTL (IPv4) or hop limit (IPv6) rewritten,
+            // a header field only, the payload kept.
+            packet[(packet[0] >> 4) == 4 ? 8 : 7] = 1;
+            return Verdict::Changed(std::move(packet));
+        }
         size_t at = text.find("secret");
         if (at == std::string::npos) return Verdict::Pass();
         std::memcpy(packet.data() + at, "XXXXXX", 6);

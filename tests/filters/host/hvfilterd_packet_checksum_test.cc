@@ -120,5 +120,36 @@ TEST(PacketChecksum, RefusesWhatIsNotAnIpPacket) {
     EXPECT_EQ(RecomputePacketChecksums(huge).code(), ErrorCode::kMalformed);
 }
 
+// The rule for CHANGED packets (issue 13, item 8): a payload change, with
+// its new lengths and checksums, keeps PacketHeaders; a new address, port,
+// protocol or TTL does not.
+TEST(PacketHeaders, APayloadChangeKeepsThemAHeaderChangeDoesNot) {
+    auto original = Udp4();
+    ASSERT_TRUE(RecomputePacketChecksums(original).ok());
+    auto headers = PacketHeaders(original);
+    ASSERT_EQ(headers.size(), 28u) << "IPv4 and UDP headers";
+
+    auto longer = Udp4();
+    longer.resize(28);
+    Append(longer, "a longer, redacted payload");
+    ASSERT_TRUE(RecomputePacketChecksums(longer).ok());
+    EXPECT_EQ(PacketHeaders(longer), headers) << "only the payload (and lengths) changed";
+
+    struct Edit {
+        const char* what;
+        size_t at;
+        uint8_t value;
+    };
+    for (Edit e : {Edit{"destination address", 19, 2}, Edit{"source address", 15, 9},
+                   Edit{"destination port", 23, 0x10}, Edit{"source port", 21, 0x41},
+                   Edit{"protocol", 9, 6}, Edit{"TTL", 8, 1}}) {
+        auto changed = original;
+        changed[e.at] = e.value;
+        ASSERT_TRUE(RecomputePacketChecksums(changed).ok()) << e.what;
+        EXPECT_NE(PacketHeaders(changed), headers) << e.what << " changed unseen";
+    }
+    EXPECT_TRUE(PacketHeaders(Bytes({1, 2, 3})).empty()) << "not an IP packet";
+}
+
 }  // namespace
 }  // namespace hvkit::filterd

@@ -25,6 +25,10 @@ struct NetworkSection {
     uint16_t queue = 0;
     std::vector<std::string> rules;  // nft match expressions, one rule each
     uint32_t batch = 32;             // queue messages handled per wake-up
+    // A CHANGED verdict may alter the packet's payload only; with this set
+    // it may also rewrite IP and TCP/UDP headers (addresses, ports, protocol:
+    // the kernel then routes the packet anew).
+    bool allow_header_changes = false;
 };
 
 // File accesses under (paths) raise fanotify permission events.

@@ -27,6 +27,7 @@ struct NfqueueStats {
     uint64_t batch_verdicts = 0;    // of which NFQA_VERDICT_BATCH
     uint64_t verdict_errors = 0;    // verdicts the kernel refused
     uint64_t changed_refused = 0;   // CHANGED answers sent as NF_DROP (truncated or malformed)
+    uint64_t changed_header_refused = 0;  // CHANGED answers that rewrote a header: by policy
 };
 
 class NfqueueSource {

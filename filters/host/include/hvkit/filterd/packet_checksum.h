@@ -31,4 +31,11 @@ uint16_t ChecksumFinish(uint32_t sum);
 // below 20 or past the end, or a packet longer than 65535 bytes.
 Status RecomputePacketChecksums(std::vector<uint8_t>& packet);
 
+// The IP header and the TCP or UDP header of (packet) (IPv6: when no
+// extension header comes between; IPv4: not in a later fragment), with the
+// fields a payload change alters (lengths, checksums) zeroed: two packets
+// whose PacketHeaders are equal differ in their payload alone. Empty for
+// bytes that are not an IP packet.
+std::vector<uint8_t> PacketHeaders(std::span<const uint8_t> packet);
+
 }  // namespace hvkit::filterd
