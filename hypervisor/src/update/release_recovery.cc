@@ -42,12 +42,12 @@ Status ReleaseStore::Recover() {
     }
     // A stray link from a switch cut between its symlink and its rename.
     HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/current.new"));
+    // Whether the staged transaction's owner still lives, asked once: it
+    // holds stage.lock until it commits, aborts or dies.
+    bool owner_alive = !pending.empty() && !LockFile(dir_ + "/stage.lock", /*wait=*/false).ok();
     for (const Pending& p : pending) {
         char slot = p.slot == "b" ? 'b' : 'a';
-        if (p.state != TxState::kCommitting) {
-            auto owner = LockFile(dir_ + "/stage.lock", /*wait=*/false);
-            if (!owner.ok()) continue;  // a live hvmm's transaction
-        }
+        if (p.state != TxState::kCommitting && owner_alive) continue;  // a live hvmm's
         if (p.state == TxState::kStaging) {
             HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming"));
             HVKIT_ASSIGN_OR_RETURN(std::optional<SemVer> held, SlotVersion(slot));
