@@ -47,7 +47,7 @@ Status ReleaseStore::Recover() {
     bool owner_alive = !pending.empty() && !LockFile(dir_ + "/stage.lock", /*wait=*/false).ok();
     for (const Pending& p : pending) {
         char slot = p.slot == "b" ? 'b' : 'a';
-        if (p.state != TxState::kCommitting && owner_alive) continue;  // a live hvmm's
+        if (p.state != TxState::kCommitting && owner_alive) continue;  // a live hvmm's transaction
         if (p.state == TxState::kStaging) {
             HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming"));
             HVKIT_ASSIGN_OR_RETURN(std::optional<SemVer> held, SlotVersion(slot));
