@@ -56,13 +56,10 @@ Status CheckSavedStateNames(const DeviceModule& row, size_t first,
 
 }  // namespace
 
-Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
-    HVKIT_RETURN_IF_ERROR(CheckConfig(config));
-    // Refuse a bad kernel before touching KVM: the user's mistake comes first.
-    BzImage image;
-    if (!config.kernel.empty()) {
-        HVKIT_ASSIGN_OR_RETURN(image, ParseBzImage(config.kernel, config.kernel_name));
-    }
+// The parts both a fresh machine and an adopted one have: KVM, memory, the
+// VM, the devices, the vCPUs (with their CPUID, not yet their boot state).
+Result<std::unique_ptr<Machine>> Machine::Compose(const MachineConfig& config,
+                                                  HandoverFds* adopted) {
     std::unique_ptr<Machine> m(new Machine());
     HVKIT_ASSIGN_OR_RETURN(m->kvm_, Kvm::Open(config.kvm_path));
     if (config.cpus > static_cast<uint32_t>(m->kvm_->max_vcpus())) {
@@ -70,7 +67,12 @@ Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
                                                       ": this KVM allows at most " +
                                                       std::to_string(m->kvm_->max_vcpus()));
     }
-    HVKIT_ASSIGN_OR_RETURN(m->memory_, GuestMemory::Create(config.memory_bytes));
+    if (adopted != nullptr) {
+        HVKIT_ASSIGN_OR_RETURN(UniqueFd ram, adopted->Take("ram"));
+        HVKIT_ASSIGN_OR_RETURN(m->memory_, GuestMemory::Adopt(std::move(ram), config.memory_bytes));
+    } else {
+        HVKIT_ASSIGN_OR_RETURN(m->memory_, GuestMemory::Create(config.memory_bytes));
+    }
     HVKIT_ASSIGN_OR_RETURN(m->vm_, Vm::Create(*m->kvm_));
     HVKIT_RETURN_IF_ERROR(m->vm_->MapMemory(*m->memory_));
 
@@ -97,6 +99,7 @@ Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
         .serial_sink = config.serial_sink,
         .devices = m->devices_,
         .pci = nullptr,
+        .adopted = adopted,
     };
     for (const DeviceModule* module : DeviceTable()) {
         size_t before = m->devices_.size();
@@ -105,17 +108,27 @@ Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
         HVKIT_RETURN_IF_ERROR(CheckSavedStateNames(*module, before, m->devices_));
     }
 
+    for (uint32_t i = 0; i < config.cpus; ++i) {
+        HVKIT_ASSIGN_OR_RETURN(auto vcpu, Vcpu::Create(*m->kvm_, *m->vm_, i, config.cpus));
+        m->vcpus_.push_back(std::move(vcpu));
+    }
+    return m;
+}
+
+Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
+    HVKIT_RETURN_IF_ERROR(CheckConfig(config));
+    // Refuse a bad kernel before touching KVM: the user's mistake comes first.
+    BzImage image;
+    if (!config.kernel.empty()) {
+        HVKIT_ASSIGN_OR_RETURN(image, ParseBzImage(config.kernel, config.kernel_name));
+    }
+    HVKIT_ASSIGN_OR_RETURN(std::unique_ptr<Machine> m, Machine::Compose(config, nullptr));
     HVKIT_RETURN_IF_ERROR(WriteMpTable(*m->memory_, config.cpus));
     LinuxEntry entry;
     if (!config.kernel.empty()) {
         HVKIT_ASSIGN_OR_RETURN(entry, LoadLinux(*m->memory_, image, config.initrd, config.cmdline));
     } else {
         HVKIT_RETURN_IF_ERROR(LoadRealModePayload(*m->memory_, config.real_mode_payload));
-    }
-
-    for (uint32_t i = 0; i < config.cpus; ++i) {
-        HVKIT_ASSIGN_OR_RETURN(auto vcpu, Vcpu::Create(*m->kvm_, *m->vm_, i, config.cpus));
-        m->vcpus_.push_back(std::move(vcpu));
     }
     // The BSP starts at the entry point; the in-kernel LAPIC holds the APs in
     // wait-for-SIPI until the guest starts them.
@@ -125,6 +138,21 @@ Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config) {
             ConfigureLongMode(bsp, *m->memory_, entry.entry_gpa, entry.boot_params_gpa));
     } else {
         HVKIT_RETURN_IF_ERROR(ConfigureRealMode(bsp, layout::kRealModeLoad));
+    }
+    return m;
+}
+
+Result<std::unique_ptr<Machine>> AdoptMachine(const MachineConfig& config, HandoverFds& adopted) {
+    if (!config.serial_sink) {
+        return Error(ErrorCode::kInvalidArgument, "a machine needs a serial sink");
+    }
+    HVKIT_ASSIGN_OR_RETURN(std::unique_ptr<Machine> m, Machine::Compose(config, &adopted));
+    std::vector<std::string> left = adopted.Untaken();
+    if (!left.empty()) {
+        return Error(ErrorCode::kMalformed, "the handover carries fd \"" + left.front() +
+                                                "\", which no part of this machine takes: the "
+                                                "predecessor's machine differs from this "
+                                                "configuration");
     }
     return m;
 }

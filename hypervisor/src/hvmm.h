@@ -79,6 +79,9 @@ class MemfdMapping {
   public:
     static Result<MemfdMapping> Create(std::string_view name, uint64_t size,
                                        bool seal_size = false);
+    // Maps (fd), a memfd another hvmm created (live takeover), which must hold
+    // exactly (size) bytes; errors name (name).
+    static Result<MemfdMapping> Adopt(UniqueFd fd, std::string_view name, uint64_t size);
     MemfdMapping() = default;
     MemfdMapping(MemfdMapping&& other) noexcept;
     MemfdMapping& operator=(MemfdMapping&& other) noexcept;
@@ -115,6 +118,9 @@ class GuestMemory {
     // kHighRamStart.
     static Result<std::unique_ptr<GuestMemory>> Create(uint64_t size,
                                                        std::string_view name = "hvmm-ram");
+    // The same layout over (fd), the RAM memfd of the hvmm this one takes
+    // over from, whose contents stay as they are.
+    static Result<std::unique_ptr<GuestMemory>> Adopt(UniqueFd fd, uint64_t size);
     ~GuestMemory();
     GuestMemory(const GuestMemory&) = delete;
     GuestMemory& operator=(const GuestMemory&) = delete;
@@ -134,10 +140,13 @@ class GuestMemory {
     uint64_t size() const { return size_; }
     // End of RAM below the MMIO gap (exclusive).
     uint64_t low_ram_end() const;
+    // The memfd behind guest RAM (a successor maps it).
     int memfd() const { return ram_.fd(); }
 
   private:
     GuestMemory() = default;
+    // Cuts ram_ into regions around the MMIO gap (layout.h).
+    void Lay();
     MemfdMapping ram_;
     uint64_t size_ = 0;
     std::vector<MemoryRegion> regions_;
@@ -206,6 +215,7 @@ enum class StopReason {
     kGuestTripleFault,  // KVM_EXIT_SHUTDOWN: the CPU reset itself
     kGuestCrash,        // KVM_SYSTEM_EVENT_CRASH
     kHostRequest,       // SIGINT/SIGTERM or a caller's request
+    kHandedOver,        // live takeover: a successor hvmm runs the guest now
     kError,             // KVM or hvmm failed; detail says how
 };
 
@@ -284,6 +294,32 @@ class IrqLine {
     virtual void Set(bool level) = 0;
 };
 
+// One host fd a machine shares with its successor (live takeover), by name.
+struct SharedFd {
+    std::string name;
+    int fd = -1;  // borrowed: still the owner's
+};
+
+// vstate/handover_fds.cc — the fds a successor hvmm received, by name. A
+// machine built for adoption takes each resource from here instead of
+// opening or creating it, so the disk's lock, the TAP's queue, device memory
+// and pending eventfd counts carry over unchanged.
+class HandoverFds {
+  public:
+    // Adds (fd) as (name); a second fd of the same name is kMalformed.
+    Status Add(std::string name, UniqueFd fd);
+    // Removes and returns the fd named (name); kMalformed naming it when the
+    // predecessor sent none.
+    Result<UniqueFd> Take(std::string_view name);
+    // The names nobody took, in order (a machine that differs from the one
+    // that sent them).
+    std::vector<std::string> Untaken() const;
+    size_t size() const { return fds_.size(); }
+
+  private:
+    std::vector<std::pair<std::string, UniqueFd>> fds_;
+};
+
 // Anything in the machine with guest-visible state: what save, restore and
 // reset walk. Names are unique within a machine.
 class DeviceState {
@@ -303,6 +339,22 @@ class DeviceState {
     // Stops the device's own threads; called once by ~Machine while guest
     // memory and the VM still exist (virtio-net's receiver uses both).
     virtual void Shutdown() {}
+
+    // Live takeover (docs/live-takeover.md). The host resources a successor
+    // hvmm must take over rather than open again (a disk with its lock, a
+    // TAP, device memory, eventfds), each under a name unique in the
+    // machine ("virtio-net.tap"); the fds stay this device's.
+    virtual void ShareFds(std::vector<SharedFd>& out) const { (void)out; }
+    // Why this device's state cannot be handed over now (an update transfer
+    // in flight), or Ok.
+    virtual Status CanHandOver() const { return Status::Ok(); }
+    // While the vCPUs are paused: stops everything that would change guest-
+    // visible state or consume a host resource besides the vCPUs (virtio-
+    // net's receiver, hvfilt's KVM wiring), so Save() stays true and the
+    // successor finds the host's input still queued. Unquiesce() undoes it
+    // (a failed takeover, or the successor's start). Both idempotent.
+    virtual void Quiesce() {}
+    virtual void Unquiesce() {}
 };
 
 // A device on the port-I/O or MMIO bus. Accesses come from vCPU threads, so a
@@ -497,6 +549,11 @@ struct DeviceContext {
     // The PCI root complex, once the "pci" row has set it up; PCI devices
     // attach to it.
     std::shared_ptr<PciRoot> pci;
+    // Live takeover: the fds the predecessor handed over, or null for a
+    // machine that starts fresh. A device set up for adoption takes its host
+    // resources from here (the names it gives in ShareFds) and starts
+    // quiesced: the predecessor still runs the guest until the commit.
+    HandoverFds* adopted = nullptr;
 };
 
 // A device module: creates its device(s) and places them on the buses.
@@ -632,6 +689,10 @@ class Machine {
     void Stop(std::string detail = "stop requested") {
         control_.RequestStop(StopReason::kHostRequest, std::move(detail));
     }
+    // The stop after a live takeover's commit: a successor runs the guest.
+    void StopHandedOver(std::string detail) {
+        control_.RequestStop(StopReason::kHandedOver, std::move(detail));
+    }
     // Kicks every vCPU out of KVM_RUN and parks its thread until Resume();
     // returns once all vCPUs are parked with consistent state (see
     // Vcpu::RunLoop), so their state can be saved. From any thread, and
@@ -659,11 +720,29 @@ class Machine {
     // Restores SaveState()'s output into a machine built with the same
     // configuration and not yet run. On error the machine must be discarded.
     Status RestoreState(const Json& state);
+
+    // Live takeover (takeover/, docs/live-takeover.md). Guest RAM ("ram")
+    // and every device's shared fds, borrowed.
+    std::vector<SharedFd> SharedFds() const;
+    // Ok when every device can hand its state over now; else the first
+    // device's reason.
+    Status CanHandOver() const;
+    // Every device's Quiesce() / Unquiesce() (DeviceState). Quiesce only
+    // while paused; a machine built for adoption starts quiesced, and Run()
+    // does not unquiesce it: its owner does, once it owns the guest.
+    void Quiesce();
+    void Unquiesce();
     // The device named (name), or nullptr.
     std::shared_ptr<DeviceState> FindDevice(std::string_view name) const;
 
   private:
     friend Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config);
+    friend Result<std::unique_ptr<Machine>> AdoptMachine(const MachineConfig& config,
+                                                         HandoverFds& adopted);
+    // What BuildMachine and AdoptMachine share (builder.cc): KVM, memory
+    // (fresh, or (adopted)'s "ram"), the VM, the devices, the vCPUs.
+    static Result<std::unique_ptr<Machine>> Compose(const MachineConfig& config,
+                                                    HandoverFds* adopted);
     Machine() = default;
     VmControl control_;
     Bus pio_{"port I/O"};
@@ -683,6 +762,11 @@ class Machine {
 // table, the boot image, then vCPUs in their boot state (BSP at the entry
 // point; APs wait for INIT/SIPI in the in-kernel LAPIC).
 Result<std::unique_ptr<Machine>> BuildMachine(const MachineConfig& config);
+// For live takeover: the same machine over (adopted)'s fds (guest RAM under
+// "ram", each device's host resources), with no boot image and its devices
+// quiesced, ready for RestoreState(). Every fd must be taken: one left over
+// means the predecessor's machine differs, kMalformed naming it.
+Result<std::unique_ptr<Machine>> AdoptMachine(const MachineConfig& config, HandoverFds& adopted);
 
 // "512M", "2G", "1048576K" or plain MiB ("512") -> bytes; refuses garbage,
 // overflow and sizes that are not whole pages.
@@ -695,8 +779,9 @@ Result<uint64_t> ParseMemorySize(const std::string& text);
 // What `hvmm run`'s words say. The boot images are read (and the serial sink
 // opened) by main.cc: a missing file is a failure, not a usage error.
 struct RunOptions {
-    MachineConfig config;  // kernel, initrd and serial_sink still empty
-    std::string kernel_path;
+    MachineConfig config;     // kernel, initrd and serial_sink still empty
+    std::string kernel_path;  // empty with real_mode_path
+    std::optional<std::string> real_mode_path;
     std::optional<std::string> initrd_path;
     std::optional<std::string> control_path;
     bool allow_pvm = false;

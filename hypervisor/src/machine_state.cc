@@ -1,5 +1,6 @@
 // A machine's whole state — KVM's in-kernel devices, every vCPU, hvmm's
-// devices — for live upgrade: saved by one hvmm, restored by the next.
+// devices — for live takeover: saved by one hvmm, restored by the next, and
+// the host fds and device quiescing that go with it.
 #include "hvmm.h"
 
 namespace hvkit::hvmm {
@@ -44,6 +45,25 @@ Status Machine::RestoreState(const Json& state) {
                                   .WithContext("vCPU " + std::to_string(i)));
     }
     return Status::Ok();
+}
+
+std::vector<SharedFd> Machine::SharedFds() const {
+    std::vector<SharedFd> fds{{"ram", memory_->memfd()}};
+    for (const auto& d : devices_) d->ShareFds(fds);
+    return fds;
+}
+
+Status Machine::CanHandOver() const {
+    for (const auto& d : devices_) HVKIT_RETURN_IF_ERROR(d->CanHandOver());
+    return Status::Ok();
+}
+
+void Machine::Quiesce() {
+    for (const auto& d : devices_) d->Quiesce();
+}
+
+void Machine::Unquiesce() {
+    for (const auto& d : devices_) d->Unquiesce();
 }
 
 }  // namespace hvkit::hvmm

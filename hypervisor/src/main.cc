@@ -12,9 +12,11 @@
 #include <vector>
 
 #include "control/control.h"
+#include "host_side.h"
 #include "hvkit/cli_args.h"
 #include "hvkit/fs.h"
 #include "hvmm.h"
+#include "takeover/takeover.h"
 #include "update/release_store.h"
 
 namespace {
@@ -22,11 +24,10 @@ namespace {
 using namespace hvkit;
 using namespace hvkit::hvmm;
 
-constexpr int kExitOk = 0;       // the guest reset or shut down
-constexpr int kExitFailure = 1;  // hvmm failed, or the guest crashed or triple-faulted
-constexpr int kExitUsage = 2;
-constexpr int kExitStopped = 3;        // stopped by SIGINT/SIGTERM or a control-socket shutdown
-constexpr int kExitNoHardwareKvm = 4;  // check-kvm: KVM works but cannot boot a stock kernel
+constexpr int kExitOk = exit_status::kOk;
+constexpr int kExitFailure = exit_status::kFailure;
+constexpr int kExitUsage = exit_status::kUsage;
+constexpr int kExitNoHardwareKvm = exit_status::kNoHardwareKvm;
 
 // The help around `hvmm run`'s, which the machine and the device rows compose
 // (RunUsage, run_options.cc).
@@ -40,6 +41,10 @@ constexpr const char* kHelpTail = R"(  hvmm control PATH CMD
       control socket at PATH and print the JSON response; exit 0 when it
       says "ok":true. filter-attach's fds are closed: hvfilterd is the
       client that keeps them.
+  hvmm control PATH takeover [--binary FILE]
+      Hand the running guest to a new hvmm process (FILE, default this
+      hvmm's own binary) without stopping it (docs/live-takeover.md); print
+      the successor's status, or the reason it fell back (exit 1).
   hvmm check-kvm
       Say whether /dev/kvm is usable and what backs it.
   hvmm --version [--state-dir DIR]
@@ -49,7 +54,8 @@ constexpr const char* kHelpTail = R"(  hvmm control PATH CMD
 Exit status: 0 guest reset or shut down; 1 failure (hvmm error, guest crash
 or triple fault; for control: the request failed or was refused); 2 usage
 error; 3 stopped by SIGINT/SIGTERM or a control-socket shutdown; 4
-(check-kvm) KVM works but cannot boot a stock kernel.
+(check-kvm) KVM works but cannot boot a stock kernel; 5 the guest was
+handed over to a successor hvmm (live takeover).
 )";
 
 int Help() {
@@ -75,17 +81,6 @@ Result<std::vector<uint8_t>> ReadBinary(const std::string& what, const std::stri
     return std::vector<uint8_t>(text->begin(), text->end());
 }
 
-// Writes every byte to (fd), retrying on EINTR and short writes.
-void WriteAll(int fd, std::span<const uint8_t> bytes) {
-    size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // the console is gone; the guest keeps running
-        done += static_cast<size_t>(n);
-    }
-}
-
 int CheckKvm() {
     KvmHostFacts facts = ProbeKvmHostFacts();
     KvmBackend backend = ClassifyKvmBackend(facts);
@@ -101,52 +96,79 @@ int CheckKvm() {
     return kExitOk;
 }
 
-// What runs beside the vCPUs for the host: the control socket and serial
-// input. Stop() ends them users first: the server before its target, the
-// input pump before the terminal is restored.
-struct HostSide {
-    std::unique_ptr<MachineControlTarget> target;
-    std::unique_ptr<ControlServer> server;
-    std::shared_ptr<Serial8250> serial;
-    std::unique_ptr<TerminalRawMode> raw_mode;
-    std::unique_ptr<SerialInputPump> input;
-    void Stop() {
-        input.reset();
-        raw_mode.reset();
-        server.reset();
-        target.reset();
-    }
-    ~HostSide() { Stop(); }
-};
+bool ResponseOk(const std::string& response) {
+    auto parsed = ParseJson(response, "control response");
+    const Json* ok = parsed.ok() ? parsed->Find("ok") : nullptr;
+    return ok != nullptr && ok->is_bool() && ok->as_bool();
+}
 
-Status StartHostSide(Machine& machine, const std::optional<std::string>& control_path,
-                     bool read_stdin, HostSide& host) {
-    int stop_fd = machine.control().eventfd();
-    if (control_path) {
-        host.target = std::make_unique<MachineControlTarget>(machine, HvmmVersion());
-        auto server = ControlServer::Start(*control_path, *host.target, stop_fd);
-        if (!server.ok()) return server.status();
-        host.server = std::move(*server);
+// `hvmm control PATH takeover [--binary FILE]`: starts a live takeover and
+// waits for its outcome: the successor answering the socket (its status is
+// printed, exit 0) or the takeover falling back (the reason, exit 1).
+int ControlTakeover(const std::string& path, const std::optional<std::string>& binary) {
+    std::string absolute;
+    if (binary) {
+        char* real = realpath(binary->c_str(), nullptr);
+        if (real == nullptr) {
+            return Fail(
+                Error(ErrorCode::kNotFound, "--binary " + *binary + ": " + strerror(errno)));
+        }
+        absolute = real;
+        free(real);
     }
-    host.serial = std::dynamic_pointer_cast<Serial8250>(machine.FindDevice("serial"));
-    if (read_stdin && host.serial != nullptr && CanReadWithoutStopping(STDIN_FILENO)) {
-        host.raw_mode = std::make_unique<TerminalRawMode>(STDIN_FILENO);
-        host.input = std::make_unique<SerialInputPump>(STDIN_FILENO, *host.serial, stop_fd);
+    auto before = SendControlRequest(path, ControlRequestFor("status"));
+    if (!before.ok()) return Fail(before.status());
+    auto parsed = ParseJson(*before, "control response");
+    const Json* pid = parsed.ok() ? parsed->Find("pid") : nullptr;
+    if (pid == nullptr || !pid->is_int()) {
+        return Fail(
+            Error(ErrorCode::kConflict, "this hvmm does not report its pid: too old for takeover"));
     }
-    return Status::Ok();
+    Json request = Json::MakeObject();
+    request["cmd"] = Json("takeover");
+    if (!absolute.empty()) request["binary"] = Json(absolute);
+    auto started = SendControlRequest(path, DumpJson(request, 0));
+    if (!started.ok()) return Fail(started.status());
+    if (!ResponseOk(*started)) {
+        printf("%s\n", started->c_str());
+        return kExitFailure;
+    }
+    // While the guest changes hands nobody answers; the status after comes
+    // from the successor, or from this hvmm if it fell back.
+    for (int attempt = 0; attempt < 600; ++attempt) {
+        auto now = SendControlRequest(path, ControlRequestFor("status"), 300000);
+        if (!now.ok()) return Fail(now.status().WithContext("after takeover"));
+        auto status = ParseJson(*now, "control response");
+        if (!status.ok()) return Fail(status.status());
+        const Json* now_pid = status->Find("pid");
+        const Json* takeover = status->Find("takeover");
+        const Json* state = takeover != nullptr ? takeover->Find("state") : nullptr;
+        if (now_pid != nullptr && now_pid->is_int() && now_pid->as_int() != pid->as_int()) {
+            printf("%s\n", now->c_str());
+            return kExitOk;
+        }
+        if (state != nullptr && state->is_string() && state->as_string() == "fell-back") {
+            printf("%s\n", now->c_str());
+            return kExitFailure;
+        }
+        usleep(100000);
+    }
+    return Fail(Error(ErrorCode::kNetwork, "takeover: no outcome after 60 s"));
 }
 
 // `hvmm control PATH CMD`: one request, its response on stdout.
 int Control(const std::vector<std::string>& argv) {
-    auto args = cli::ParseArgs(argv, {.positional = 2});
+    auto args = cli::ParseArgs(argv, {.value_options = {"--binary"}, .positional = 2});
     if (!args.ok())
         return Usage("control: " + args.status().message() + " (hvmm control PATH CMD)");
+    auto binary = args->One("--binary");
+    if (!binary.ok()) return Usage(binary.status().message());
+    if (args->positional[1] == "takeover") return ControlTakeover(args->positional[0], *binary);
+    if (*binary) return Usage("control: --binary goes with takeover only");
     auto response = SendControlRequest(args->positional[0], ControlRequestFor(args->positional[1]));
     if (!response.ok()) return Fail(response.status());
     printf("%s\n", response->c_str());
-    auto parsed = ParseJson(*response, "control response");
-    const Json* ok = parsed.ok() ? parsed->Find("ok") : nullptr;
-    return ok != nullptr && ok->is_bool() && ok->as_bool() ? kExitOk : kExitFailure;
+    return ResponseOk(*response) ? kExitOk : kExitFailure;
 }
 
 // The kernel and initrd are in guest memory once the machine is built; their
@@ -158,31 +180,42 @@ void ReleaseBootImages(MachineConfig& config) {
     malloc_trim(0);
 }
 
+// The kernel and initrd into (options).config, checked before KVM is
+// touched, and a KVM that can boot them (or --allow-pvm).
+Status LoadKernel(RunOptions& options) {
+    MachineConfig& config = options.config;
+    HVKIT_ASSIGN_OR_RETURN(config.kernel, ReadBinary("kernel", options.kernel_path, 512u << 20));
+    if (options.initrd_path) {
+        HVKIT_ASSIGN_OR_RETURN(config.initrd,
+                               ReadBinary("initrd", *options.initrd_path, size_t{2} << 30));
+    }
+    // Check the image before KVM, so a wrong file is reported as such anywhere.
+    HVKIT_RETURN_IF_ERROR(ParseBzImage(config.kernel, config.kernel_name).status());
+    KvmHostFacts facts = ProbeKvmHostFacts();
+    KvmBackend backend = ClassifyKvmBackend(facts);
+    if (backend != KvmBackend::kHardware && !options.allow_pvm) {
+        return Error(ErrorCode::kConflict,
+                     "/dev/kvm here is " + DescribeKvmBackend(backend, facts) +
+                         ": it cannot run a stock Linux kernel (64-bit supervisor code "
+                         "needs a PVM-aware kernel). Run hvmm inside the test host "
+                         "(tests/system/testhost.sh) or on a host with VMX/SVM; "
+                         "--allow-pvm boots anyway");
+    }
+    return Status::Ok();
+}
+
 int Run(const std::vector<std::string>& argv) {
     auto options = ParseRunOptions(argv);
     if (!options.ok()) return Usage(options.status().message());
     MachineConfig& config = options->config;
-    auto kernel = ReadBinary("kernel", options->kernel_path, 512u << 20);
-    if (!kernel.ok()) return Fail(kernel.status());
-    config.kernel = std::move(*kernel);
-    if (options->initrd_path) {
-        auto initrd = ReadBinary("initrd", *options->initrd_path, size_t{2} << 30);
-        if (!initrd.ok()) return Fail(initrd.status());
-        config.initrd = std::move(*initrd);
-    }
-    // Check the image before KVM, so a wrong file is reported as such anywhere.
-    auto image = ParseBzImage(config.kernel, config.kernel_name);
-    if (!image.ok()) return Fail(image.status());
-
-    KvmHostFacts facts = ProbeKvmHostFacts();
-    KvmBackend backend = ClassifyKvmBackend(facts);
-    if (backend != KvmBackend::kHardware && !options->allow_pvm) {
-        return Fail(Error(ErrorCode::kConflict,
-                          "/dev/kvm here is " + DescribeKvmBackend(backend, facts) +
-                              ": it cannot run a stock Linux kernel (64-bit supervisor code "
-                              "needs a PVM-aware kernel). Run hvmm inside the test host "
-                              "(tests/system/testhost.sh) or on a host with VMX/SVM; "
-                              "--allow-pvm boots anyway"));
+    if (options->real_mode_path) {
+        // A real-mode payload runs on any KVM, PVM-backed included.
+        auto payload = ReadBinary("real-mode image", *options->real_mode_path, 1u << 20);
+        if (!payload.ok()) return Fail(payload.status());
+        config.real_mode_payload = std::move(*payload);
+    } else {
+        Status loaded = LoadKernel(*options);
+        if (!loaded.ok()) return Fail(loaded);
     }
 
     UniqueFd log;
@@ -203,23 +236,26 @@ int Run(const std::vector<std::string>& argv) {
     auto machine = BuildMachine(config);
     if (!machine.ok()) return Fail(machine.status());
     ReleaseBootImages(config);
-    HostSide host;
-    Status started =
-        StartHostSide(**machine, options->control_path, config.devices.serial.read_stdin, host);
+    HostSide host(**machine, config.devices.serial.read_stdin);
+    Predecessor takeover(**machine, host, argv, log.valid() ? log.get() : -1);
+    Status started = host.Start(options->control_path, std::make_unique<MachineControlTarget>(
+                                                           **machine, HvmmVersion(), &takeover));
     if (!started.ok()) return Fail(started);
-    StopReason reason = (*machine)->Run(/*handle_host_signals=*/true);
-    host.Stop();  // joins the threads, restores the terminal, removes the socket
-    std::string detail = (*machine)->control().detail();
-    fprintf(stderr, "hvmm: VM stopped: %s (%s)\n", StopReasonName(reason), detail.c_str());
-    switch (reason) {
-        case StopReason::kGuestReset:
-        case StopReason::kGuestShutdown:
-            return kExitOk;
-        case StopReason::kHostRequest:
-            return kExitStopped;
-        default:
-            return kExitFailure;
+    return RunUntilStopped(**machine, host);
+}
+
+// `hvmm successor --handover-fd N` (started by a takeover, not by users).
+int Successor(const std::vector<std::string>& argv) {
+    auto args = cli::ParseArgs(argv, {.value_options = {"--handover-fd"}, .positional = 0});
+    if (!args.ok()) return Usage("successor: " + args.status().message());
+    auto fd = args->One("--handover-fd");
+    if (!fd.ok() || !*fd) return Usage("successor needs --handover-fd N");
+    char* end = nullptr;
+    long n = strtol((*fd)->c_str(), &end, 10);
+    if (end == (*fd)->c_str() || *end != '\0' || n < 3 || n > 1023) {
+        return Usage("successor: --handover-fd takes an fd number from 3 to 1023");
     }
+    return RunSuccessor(static_cast<int>(n));
 }
 
 // hvmm --version [--state-dir DIR]: this hvmm's version, and the release
@@ -253,6 +289,7 @@ int main(int argc, char** argv) {
     }
     if (command == "run") return Run(rest);
     if (command == "control") return Control(rest);
+    if (command == "successor") return Successor(rest);
     if (command == "check-kvm") {
         if (!rest.empty()) return Usage("check-kvm takes no arguments");
         return CheckKvm();

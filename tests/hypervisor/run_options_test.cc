@@ -190,7 +190,8 @@ TEST(DeviceTable, UsageLinesFitAndShowEveryOption) {
         EXPECT_LE(end - start, 79u) << usage.substr(start, end - start);
         start = end + 1;
     }
-    EXPECT_EQ(usage.rfind("  hvmm run --kernel BZIMAGE [--initrd FILE]", 0), 0u) << usage;
+    EXPECT_EQ(usage.rfind("  hvmm run --kernel BZIMAGE|--real-mode FILE [--initrd FILE]", 0), 0u)
+        << usage;
     for (const char* option :
          {"--cmdline", "--mem", "--cpus", "--control", "--allow-pvm", "--serial-log",
           "--serial-input", "--hvchan", "--allow-hypervisor-update", "--state-dir", "--disk",

@@ -37,10 +37,17 @@ namespace hvkit::hvmm {
 // The longest request line accepted, newline excluded.
 inline constexpr size_t kMaxControlLine = 64 * 1024;
 
-enum class ControlCommand { kStatus, kPause, kResume, kShutdown, kFilterAttach };
+enum class ControlCommand { kStatus, kPause, kResume, kShutdown, kFilterAttach, kTakeover };
+
+// A parsed request: the command, and takeover's optional "binary".
+struct ControlRequest {
+    ControlCommand command = ControlCommand::kStatus;
+    std::string binary;  // takeover: the successor hvmm ("" = this binary)
+};
 
 // What {"cmd":"status"} reports.
 struct VmStatusReport {
+    int64_t pid = 0;  // the hvmm process answering
     bool paused = false;
     uint32_t vcpus = 0;
     uint64_t memory_bytes = 0;
@@ -51,6 +58,11 @@ struct VmStatusReport {
     // for a VM with update permission. Empty means none and the member is
     // left out of the response.
     std::string committed_version;
+    // Live takeover: how this hvmm came to run the guest ({"from_pid",
+    // "from_version", "blackout_us"}) and the last takeover it attempted
+    // ({"state", "binary", "error"}); null when there is nothing to say.
+    Json took_over;
+    Json takeover;
 };
 
 // What the protocol acts on: a running Machine (MachineControlTarget) or a
@@ -67,6 +79,9 @@ class ControlTarget {
     // Fresh dups of the filter-ring fds for an attaching hvfilterd. The
     // default refuses: the VM has no filter rings.
     virtual Result<FilterAttachment> AttachFilter();
+    // Starts a live takeover by (binary) ("" = this hvmm's own binary); the
+    // outcome shows in Report(). The default refuses.
+    virtual Status Takeover(const std::string& binary);
 };
 
 // A response line and the fds sent with it (SCM_RIGHTS, in order, in the
@@ -80,7 +95,7 @@ struct ControlReply {
 // a JSON object with exactly one member, "cmd", a string naming a command.
 // Every refusal is kInvalidArgument or kMalformed with a message that names
 // the rule broken.
-Result<ControlCommand> ParseControlRequest(std::string_view line);
+Result<ControlRequest> ParseControlRequest(std::string_view line);
 
 // The response lines (no newline): {"ok":true}, the status object, and
 // {"ok":false,"error":(message)}.
@@ -124,19 +139,27 @@ class ControlLineBuffer {
 // machine_target.cc — the real machine behind the protocol
 // ============================================================================
 
+class Predecessor;
+
 class MachineControlTarget final : public ControlTarget {
   public:
     // Answers for (machine), reporting (version); uptime counts from now.
-    MachineControlTarget(Machine& machine, std::string version);
+    // (takeover) starts takeovers (none: refused); (took_over) is how this
+    // hvmm got the guest (VmStatusReport::took_over).
+    MachineControlTarget(Machine& machine, std::string version, Predecessor* takeover = nullptr,
+                         Json took_over = Json());
     VmStatusReport Report() const override;
     Status Pause() override;
     void Resume() override;
     void Shutdown() override;
     Result<FilterAttachment> AttachFilter() override;
+    Status Takeover(const std::string& binary) override;
 
   private:
     Machine& machine_;
     std::string version_;
+    Predecessor* takeover_;
+    Json took_over_;
     int64_t started_ns_ = 0;  // CLOCK_MONOTONIC
 };
 
@@ -180,6 +203,20 @@ class ControlServer {
     // for none). Errors are the socket's.
     static Result<std::unique_ptr<ControlServer>> Start(const std::string& path,
                                                         ControlTarget& target, int stop_fd);
+    // Serves (socket), already listening, and (clients), already accepted
+    // (live takeover: the predecessor's).
+    static Result<std::unique_ptr<ControlServer>> Adopt(ControlSocket socket,
+                                                        std::vector<UniqueFd> clients,
+                                                        ControlTarget& target, int stop_fd);
+    // Live takeover: stops the thread and gives up the socket and the
+    // clients (answers already queued are flushed first, as far as the
+    // clients read them; an unfinished request line is dropped). The file
+    // stays: the next owner serves it.
+    struct Released {
+        ControlSocket socket;
+        std::vector<UniqueFd> clients;
+    };
+    Released Release();
     // Stops the thread, closes the clients and removes the socket file.
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
@@ -187,12 +224,15 @@ class ControlServer {
 
   private:
     ControlServer(ControlSocket socket, ControlTarget& target, int stop_fd);
+    static Result<std::unique_ptr<ControlServer>> Launch(std::unique_ptr<ControlServer> server);
     void Serve();
     ControlSocket socket_;
     ControlTarget& target_;
     int stop_fd_;
-    UniqueFd wake_;  // eventfd the destructor writes
+    UniqueFd wake_;  // eventfd the destructor and Release() write
     std::thread thread_;
+    std::vector<UniqueFd> clients_;  // handed in (Adopt) or out (Release)
+    std::atomic<bool> releasing_{false};
 };
 
 // Starts (body) on a thread with every signal blocked, so SIGINT/SIGTERM go

@@ -1,8 +1,10 @@
 // The ControlTarget a real Machine answers through.
 #include <time.h>
+#include <unistd.h>
 
 #include "control/control.h"
 #include "hvchan/hvchan.h"
+#include "takeover/takeover.h"
 
 namespace hvkit::hvmm {
 
@@ -16,11 +18,17 @@ int64_t MonotonicNs() {
 
 }  // namespace
 
-MachineControlTarget::MachineControlTarget(Machine& machine, std::string version)
-    : machine_(machine), version_(std::move(version)), started_ns_(MonotonicNs()) {}
+MachineControlTarget::MachineControlTarget(Machine& machine, std::string version,
+                                           Predecessor* takeover, Json took_over)
+    : machine_(machine),
+      version_(std::move(version)),
+      takeover_(takeover),
+      took_over_(std::move(took_over)),
+      started_ns_(MonotonicNs()) {}
 
 VmStatusReport MachineControlTarget::Report() const {
     VmStatusReport r;
+    r.pid = getpid();
     r.paused = machine_.paused();
     r.vcpus = machine_.vcpu_count();
     r.memory_bytes = machine_.memory().size();
@@ -30,6 +38,16 @@ VmStatusReport MachineControlTarget::Report() const {
     // The release the host's store committed, when this VM may update it.
     if (auto hvchan = std::dynamic_pointer_cast<HvchanDevice>(machine_.FindDevice("hvchan"))) {
         r.committed_version = hvchan->committed_version();
+    }
+    r.took_over = took_over_;
+    if (takeover_ != nullptr) {
+        TakeoverReport t = takeover_->Report();
+        if (!t.state.empty()) {
+            r.takeover = Json::MakeObject();
+            r.takeover["state"] = Json(t.state);
+            r.takeover["binary"] = Json(t.binary);
+            if (!t.error.empty()) r.takeover["error"] = Json(t.error);
+        }
     }
     return r;
 }
@@ -46,6 +64,13 @@ Result<FilterAttachment> MachineControlTarget::AttachFilter() {
     auto hvfilt = std::dynamic_pointer_cast<HvfiltDevice>(machine_.FindDevice("hvfilt"));
     if (hvfilt == nullptr) return ControlTarget::AttachFilter();  // the refusal
     return hvfilt->Attach();
+}
+
+Status MachineControlTarget::Takeover(const std::string& binary) {
+    if (takeover_ == nullptr) return ControlTarget::Takeover(binary);
+    // This hvmm's own binary, even when its file was replaced or removed
+    // since it started: the successor execs what this process runs.
+    return takeover_->Start(binary.empty() ? "/proc/self/exe" : binary);
 }
 
 void MachineControlTarget::Shutdown() {

@@ -18,6 +18,7 @@ constexpr NamedCommand kCommands[] = {
     {"resume", ControlCommand::kResume},
     {"shutdown", ControlCommand::kShutdown},
     {"filter-attach", ControlCommand::kFilterAttach},
+    {"takeover", ControlCommand::kTakeover},
 };
 
 std::string KnownCommands() {
@@ -31,7 +32,7 @@ std::string KnownCommands() {
 
 }  // namespace
 
-Result<ControlCommand> ParseControlRequest(std::string_view line) {
+Result<ControlRequest> ParseControlRequest(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > kMaxControlLine) {
         return Error(ErrorCode::kTooLarge, "request line is longer than " +
@@ -64,15 +65,29 @@ Result<ControlCommand> ParseControlRequest(std::string_view line) {
         return Error(ErrorCode::kInvalidArgument,
                      std::string("\"cmd\" must be a string; got ") + JsonTypeName(cmd->type()));
     }
-    for (const auto& [key, value] : request.as_object()) {
-        if (key != "cmd") {
-            return Error(ErrorCode::kInvalidArgument, "request has unknown member \"" + key +
-                                                          "\"; a request is {\"cmd\":NAME} only");
+    ControlRequest parsed_request;
+    bool known = false;
+    for (const auto& c : kCommands) {
+        if (cmd->as_string() == c.name) {
+            parsed_request.command = c.command;
+            known = true;
         }
     }
-    for (const auto& c : kCommands) {
-        if (cmd->as_string() == c.name) return c.command;
+    for (const auto& [key, value] : request.as_object()) {
+        if (key == "cmd") continue;
+        if (key == "binary" && known && parsed_request.command == ControlCommand::kTakeover) {
+            if (!value.is_string() || value.as_string().empty() || value.as_string()[0] != '/') {
+                return Error(ErrorCode::kInvalidArgument,
+                             "takeover's \"binary\" must be an absolute path to an hvmm");
+            }
+            parsed_request.binary = value.as_string();
+            continue;
+        }
+        return Error(ErrorCode::kInvalidArgument,
+                     "request has unknown member \"" + key +
+                         "\"; a request is {\"cmd\":NAME} only (takeover may add \"binary\")");
     }
+    if (known) return parsed_request;
     return Error(ErrorCode::kInvalidArgument,
                  "unknown cmd \"" + cmd->as_string() + "\"; known commands: " + KnownCommands());
 }
@@ -87,6 +102,7 @@ std::string ControlStatusResponse(const VmStatusReport& report) {
     Json r = Json::MakeObject();
     r["ok"] = Json(true);
     r["state"] = Json(report.paused ? "paused" : "running");
+    r["pid"] = Json(report.pid);
     r["vcpus"] = Json(report.vcpus);
     r["memory_bytes"] = Json(report.memory_bytes);
     r["uptime_s"] = Json(report.uptime_s);
@@ -98,6 +114,8 @@ std::string ControlStatusResponse(const VmStatusReport& report) {
     if (!report.committed_version.empty()) {
         r["committed_version"] = Json(report.committed_version);
     }
+    if (!report.took_over.is_null()) r["took_over"] = report.took_over;
+    if (!report.takeover.is_null()) r["takeover"] = report.takeover;
     return DumpJson(r, 0);
 }
 
@@ -117,6 +135,11 @@ std::string ControlFilterAttachResponse(const FilterAttachment& a) {
     return DumpJson(r, 0);
 }
 
+Status ControlTarget::Takeover(const std::string& binary) {
+    (void)binary;
+    return Error(ErrorCode::kConflict, "takeover: this hvmm cannot hand its guest over");
+}
+
 Result<FilterAttachment> ControlTarget::AttachFilter() {
     return Error(ErrorCode::kNotFound,
                  "filter-attach: this VM has no filter rings; start hvmm with --filter-rings SIZE");
@@ -129,7 +152,7 @@ ControlReply HandleControlRequest(std::string_view line, ControlTarget& target) 
         reply.line = ControlErrorResponse(command.status().message());
         return reply;
     }
-    switch (*command) {
+    switch (command->command) {
         case ControlCommand::kStatus:
             reply.line = ControlStatusResponse(target.Report());
             return reply;
@@ -154,6 +177,11 @@ ControlReply HandleControlRequest(std::string_view line, ControlTarget& target) 
             }
             reply.line = ControlFilterAttachResponse(*attachment);
             for (UniqueFd& fd : attachment->fds) reply.fds.push_back(std::move(fd));
+            return reply;
+        }
+        case ControlCommand::kTakeover: {
+            Status st = target.Takeover(command->binary);
+            reply.line = st.ok() ? ControlOkResponse() : ControlErrorResponse(st.message());
             return reply;
         }
     }

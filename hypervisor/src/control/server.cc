@@ -136,15 +136,35 @@ std::thread StartHostThread(std::function<void()> body) {
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(const std::string& path,
                                                             ControlTarget& target, int stop_fd) {
     HVKIT_ASSIGN_OR_RETURN(ControlSocket socket, ListenControlSocket(path));
-    UniqueFd wake(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake.valid()) {
-        CloseControlSocket(socket);
-        return Error(ErrorCode::kIo, "control socket " + path + ": eventfd failed");
-    }
+    return Launch(
+        std::unique_ptr<ControlServer>(new ControlServer(std::move(socket), target, stop_fd)));
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::Adopt(ControlSocket socket,
+                                                            std::vector<UniqueFd> clients,
+                                                            ControlTarget& target, int stop_fd) {
     std::unique_ptr<ControlServer> server(new ControlServer(std::move(socket), target, stop_fd));
-    server->wake_ = std::move(wake);
+    server->clients_ = std::move(clients);
+    return Launch(std::move(server));
+}
+
+Result<std::unique_ptr<ControlServer>> ControlServer::Launch(
+    std::unique_ptr<ControlServer> server) {
+    server->wake_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!server->wake_.valid()) {
+        return Error(ErrorCode::kIo, "control socket " + server->socket_.path + ": eventfd failed");
+    }
     server->thread_ = StartHostThread([s = server.get()] { s->Serve(); });
     return server;
+}
+
+ControlServer::Released ControlServer::Release() {
+    releasing_ = true;
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(wake_.get(), &one, sizeof one);
+    if (thread_.joinable()) thread_.join();
+    // socket_.fd is empty now: the destructor removes no file.
+    return Released{std::move(socket_), std::move(clients_)};
 }
 
 ControlServer::ControlServer(ControlSocket socket, ControlTarget& target, int stop_fd)
@@ -159,6 +179,20 @@ ControlServer::~ControlServer() {
 
 void ControlServer::Serve() {
     std::vector<Client> clients;
+    for (UniqueFd& fd : clients_) {
+        clients.push_back(
+            Client{.fd = std::move(fd), .lines = {}, .out = {}, .out_bytes = 0, .out_fds = 0});
+    }
+    clients_.clear();
+    // Release(): the clients go on to the next owner, their queued answers
+    // flushed as far as they read them.
+    auto hand_back = [&] {
+        if (!releasing_) return;
+        for (Client& c : clients) {
+            Flush(c);
+            if (!c.closed) clients_.push_back(std::move(c.fd));
+        }
+    };
     std::vector<pollfd> fds;
     while (true) {
         fds.clear();
@@ -173,7 +207,10 @@ void ControlServer::Serve() {
             if (errno == EINTR) continue;
             return;  // cannot happen with valid fds; the VM runs on without control
         }
-        if ((fds[0].revents & POLLIN) || (stop_fd_ >= 0 && (fds[1].revents & POLLIN))) return;
+        if ((fds[0].revents & POLLIN) || (stop_fd_ >= 0 && (fds[1].revents & POLLIN))) {
+            hand_back();
+            return;
+        }
         for (size_t i = 0; i < clients.size(); ++i) {
             short ev = fds[3 + i].revents;
             Client& c = clients[i];

@@ -50,6 +50,12 @@ Result<uint64_t> StateU64(const Json& state, std::string_view key) {
 Result<std::shared_ptr<HvchanDevice>> HvchanDevice::Create(HvchanHostInfo host,
                                                            std::shared_ptr<UpdateService> update) {
     HVKIT_ASSIGN_OR_RETURN(auto memory, HvchanMemory::Create());
+    return Create(std::move(host), std::move(memory), std::move(update));
+}
+
+std::shared_ptr<HvchanDevice> HvchanDevice::Create(HvchanHostInfo host,
+                                                   std::unique_ptr<HvchanMemory> memory,
+                                                   std::shared_ptr<UpdateService> update) {
     host.update_permitted = update != nullptr;
     return std::shared_ptr<HvchanDevice>(
         new HvchanDevice(std::move(host), std::move(memory), std::move(update)));

@@ -38,6 +38,9 @@ class HvchanMemory {
     enum class Area { kCallIn, kCallOut };
     // (size) bytes (a power of two >= HVCHAN_BAR2_SIZE), zeroed.
     static Result<std::unique_ptr<HvchanMemory>> Create(uint64_t size = HVCHAN_BAR2_SIZE);
+    // BAR2 over (fd), the predecessor's memfd (live takeover).
+    static Result<std::unique_ptr<HvchanMemory>> Adopt(UniqueFd fd,
+                                                       uint64_t size = HVCHAN_BAR2_SIZE);
     ~HvchanMemory();
     HvchanMemory(const HvchanMemory&) = delete;
     HvchanMemory& operator=(const HvchanMemory&) = delete;
@@ -111,6 +114,10 @@ class HvchanDevice final : public PciFunction {
     // HVCHAN_E_DENIED (the VM runs without --allow-hypervisor-update).
     static Result<std::shared_ptr<HvchanDevice>> Create(
         HvchanHostInfo host, std::shared_ptr<UpdateService> update = nullptr);
+    // The same over (memory) (HvchanMemory::Adopt, live takeover).
+    static std::shared_ptr<HvchanDevice> Create(HvchanHostInfo host,
+                                                std::unique_ptr<HvchanMemory> memory,
+                                                std::shared_ptr<UpdateService> update);
 
     std::string_view name() const override { return "hvchan"; }
     void BarRead(int bar, uint64_t offset, std::span<uint8_t> data) override;
@@ -121,6 +128,10 @@ class HvchanDevice final : public PciFunction {
     Json Save() const override;
     Status Restore(const Json& state) override;
     void Reset() override;
+    void ShareFds(std::vector<SharedFd>& out) const override {
+        out.push_back({"hvchan.memory", memory_->memfd()});
+    }
+    Status CanHandOver() const override { return update_ ? update_->CanHandOver() : Status::Ok(); }
 
     HvchanCounters counters() const;
     // The host store's committed release ("" without update permission or

@@ -36,6 +36,12 @@ Result<std::unique_ptr<HvchanMemory>> HvchanMemory::Create(uint64_t size) {
     return m;
 }
 
+Result<std::unique_ptr<HvchanMemory>> HvchanMemory::Adopt(UniqueFd fd, uint64_t size) {
+    std::unique_ptr<HvchanMemory> m(new HvchanMemory());
+    HVKIT_ASSIGN_OR_RETURN(m->mapping_, MemfdMapping::Adopt(std::move(fd), "hvchan", size));
+    return m;
+}
+
 HvchanMemory::~HvchanMemory() = default;
 
 std::optional<std::span<uint8_t>> HvchanMemory::Slice(Area area, uint64_t offset, uint64_t length) {

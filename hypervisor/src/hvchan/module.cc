@@ -40,7 +40,14 @@ Status SetupHvchan(DeviceContext& ctx) {
         HVKIT_ASSIGN_OR_RETURN(auto store, ReleaseStore::Open(config.state_dir, options));
         update = std::make_shared<UpdateService>(std::move(store));
     }
-    HVKIT_ASSIGN_OR_RETURN(auto hvchan, HvchanDevice::Create(std::move(host), std::move(update)));
+    std::shared_ptr<HvchanDevice> hvchan;
+    if (ctx.adopted != nullptr) {
+        HVKIT_ASSIGN_OR_RETURN(UniqueFd fd, ctx.adopted->Take("hvchan.memory"));
+        HVKIT_ASSIGN_OR_RETURN(auto memory, HvchanMemory::Adopt(std::move(fd)));
+        hvchan = HvchanDevice::Create(std::move(host), std::move(memory), std::move(update));
+    } else {
+        HVKIT_ASSIGN_OR_RETURN(hvchan, HvchanDevice::Create(std::move(host), std::move(update)));
+    }
     HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotHvchan, hvchan));
     ctx.devices.push_back(std::move(hvchan));
     return Status::Ok();

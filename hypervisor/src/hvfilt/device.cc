@@ -80,6 +80,43 @@ Result<std::shared_ptr<HvfiltDevice>> HvfiltDevice::Create(uint64_t region_size,
     return device;
 }
 
+Result<std::shared_ptr<HvfiltDevice>> HvfiltDevice::Adopt(HandoverFds& fds, uint64_t region_size,
+                                                          uint32_t region_bar,
+                                                          uint32_t register_bar,
+                                                          KvmEventfdWiring wiring) {
+    HVKIT_RETURN_IF_ERROR(CheckFilterRegionSize(region_size));
+    HVKIT_ASSIGN_OR_RETURN(UniqueFd region_fd, fds.Take("hvfilt.region"));
+    HVKIT_ASSIGN_OR_RETURN(auto region,
+                           MemfdMapping::Adopt(std::move(region_fd), "hvfilt", region_size));
+    HVKIT_ASSIGN_OR_RETURN(auto doorbell, fds.Take("hvfilt.doorbell"));
+    HVKIT_ASSIGN_OR_RETURN(auto interrupt, fds.Take("hvfilt.interrupt"));
+    HVKIT_ASSIGN_OR_RETURN(auto resample, fds.Take("hvfilt.resample"));
+    std::shared_ptr<HvfiltDevice> device(
+        new HvfiltDevice(std::move(region), std::move(doorbell), std::move(interrupt),
+                         std::move(resample), region_bar, register_bar, std::move(wiring)));
+    device->quiesced_ = true;  // wired to KVM at Unquiesce(), once the guest is ours
+    return device;
+}
+
+void HvfiltDevice::ShareFds(std::vector<SharedFd>& out) const {
+    out.push_back({"hvfilt.region", region_.fd()});
+    out.push_back({"hvfilt.doorbell", doorbell_.get()});
+    out.push_back({"hvfilt.interrupt", interrupt_.get()});
+    out.push_back({"hvfilt.resample", resample_.get()});
+}
+
+void HvfiltDevice::Quiesce() {
+    std::lock_guard lock(mu_);
+    quiesced_ = true;
+    SyncWiring();
+}
+
+void HvfiltDevice::Unquiesce() {
+    std::lock_guard lock(mu_);
+    quiesced_ = false;
+    SyncWiring();
+}
+
 HvfiltDevice::HvfiltDevice(MemfdMapping region, UniqueFd doorbell, UniqueFd interrupt,
                            UniqueFd resample, uint32_t region_bar, uint32_t register_bar,
                            KvmEventfdWiring wiring)

@@ -54,6 +54,11 @@ class HvfiltDevice final : public PciFunction {
     static Result<std::shared_ptr<HvfiltDevice>> Create(uint64_t region_size, uint32_t region_bar,
                                                         uint32_t register_bar,
                                                         KvmEventfdWiring wiring);
+    // The same over the predecessor's region and eventfds from (fds) (live
+    // takeover: hvfilterd stays attached to them), quiesced.
+    static Result<std::shared_ptr<HvfiltDevice>> Adopt(HandoverFds& fds, uint64_t region_size,
+                                                       uint32_t region_bar, uint32_t register_bar,
+                                                       KvmEventfdWiring wiring);
 
     std::string_view name() const override { return "hvfilt"; }
     // Adds the interrupt status bit (PCI_STATUS bit 3) to reads of the
@@ -67,6 +72,12 @@ class HvfiltDevice final : public PciFunction {
     Json Save() const override;
     Status Restore(const Json& state) override;
     void Reset() override;
+    // The region memfd and the doorbell, interrupt and resample eventfds.
+    void ShareFds(std::vector<SharedFd>& out) const override;
+    // Unwires the doorbell and the irqfd from KVM (KVM deasserts the line;
+    // hvfilterd's writes stay counted) and wires them again.
+    void Quiesce() override;
+    void Unquiesce() override;
 
     // Dups of the region memfd and both eventfds for one attaching client.
     Result<FilterAttachment> Attach() const;
@@ -96,7 +107,8 @@ class HvfiltDevice final : public PciFunction {
     KvmEventfdWiring wiring_;
     uint64_t doorbell_gpa_ = 0;  // where the ioeventfd is registered, 0 = nowhere
     bool irqfd_assigned_ = false;
-    bool latched_ = false;  // the guest took an interrupt it has not acknowledged
+    bool latched_ = false;   // the guest took an interrupt it has not acknowledged
+    bool quiesced_ = false;  // no KVM wiring (live takeover)
     HvfiltCounters counters_;
 };
 

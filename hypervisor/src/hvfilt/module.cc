@@ -28,8 +28,14 @@ Status SetupHvfilt(DeviceContext& ctx) {
     HVKIT_RETURN_IF_ERROR(CheckFilterRegionSize(size));
     HVKIT_ASSIGN_OR_RETURN(uint32_t region_bar, ctx.pci->AllocateMmio(static_cast<uint32_t>(size)));
     HVKIT_ASSIGN_OR_RETURN(uint32_t register_bar, ctx.pci->AllocateMmio(HVFILT_BAR2_SIZE));
-    HVKIT_ASSIGN_OR_RETURN(auto fn,
-                           HvfiltDevice::Create(size, region_bar, register_bar, ctx.eventfds));
+    std::shared_ptr<HvfiltDevice> fn;
+    if (ctx.adopted != nullptr) {
+        HVKIT_ASSIGN_OR_RETURN(
+            fn, HvfiltDevice::Adopt(*ctx.adopted, size, region_bar, register_bar, ctx.eventfds));
+    } else {
+        HVKIT_ASSIGN_OR_RETURN(fn,
+                               HvfiltDevice::Create(size, region_bar, register_bar, ctx.eventfds));
+    }
     HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotHvfilt, fn));
     ctx.devices.push_back(std::move(fn));
     return Status::Ok();

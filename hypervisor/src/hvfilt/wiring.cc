@@ -42,7 +42,9 @@ void HvfiltDevice::SyncWiring() {
     uint64_t bar = config_.bar_address(HVFILT_REGISTER_BAR);
     bool decodes = config_.memory_enabled() && bar >= layout::kPciMmio32Start &&
                    bar + HVFILT_BAR2_SIZE <= layout::kPciMmio32Start + layout::kPciMmio32Size;
-    uint64_t want = decodes ? bar + HVFILT_REG_DOORBELL : 0;
+    // Quiesced (live takeover), nothing is wired: hvfilterd's interrupts
+    // stay counted in their eventfd for whichever VM wires it next.
+    uint64_t want = decodes && !quiesced_ ? bar + HVFILT_REG_DOORBELL : 0;
     // A failed registration leaves the doorbell to BarWrite (slower, still
     // delivered) and the interrupt held in its eventfd; neither is the
     // guest's to see.
@@ -53,7 +55,7 @@ void HvfiltDevice::SyncWiring() {
             doorbell_gpa_ = want;
         }
     }
-    bool enabled = !(config_.command() & pci::kCommandIntxDisable);
+    bool enabled = !(config_.command() & pci::kCommandIntxDisable) && !quiesced_;
     if (enabled != irqfd_assigned_ && wiring_.irqfd) {
         Status st = wiring_.irqfd(interrupt_.get(), layout::kIrqHvfilt, resample_.get(), enabled);
         if (st.ok() || !enabled) irqfd_assigned_ = enabled;

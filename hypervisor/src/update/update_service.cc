@@ -289,4 +289,11 @@ hvchan_update_status UpdateService::Report() const {
     return r;
 }
 
+Status UpdateService::CanHandOver() const {
+    std::lock_guard lock(mu_);
+    if (!session_) return Status::Ok();
+    return Error(ErrorCode::kConflict, "hvchan: update session " + std::to_string(session_->id) +
+                                           " is open; take over after it ends");
+}
+
 }  // namespace hvkit::hvmm

@@ -68,6 +68,9 @@ class UpdateService {
 
     // The committed release's version ("" when none), for hvchan info.
     std::string committed_version() const;
+    // Live takeover: kConflict while a session is open (its staging file and
+    // hash state are this process's; the guest retries after it ends).
+    Status CanHandOver() const;
 
   private:
     struct Session {

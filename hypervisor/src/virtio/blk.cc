@@ -62,6 +62,9 @@ class VirtioBlk final : public VirtioDevice {
         id_ = base.substr(0, kIdBytes);
     }
     std::string_view name() const override { return "virtio-blk"; }
+    void ShareFds(std::vector<SharedFd>& out) const override {
+        out.push_back({"virtio-blk.disk", image_.fd.get()});
+    }
     uint16_t device_type() const override { return virtio::kTypeBlock; }
     uint32_t pci_class() const override { return kClassStorageOther; }
     uint64_t features() const override {
@@ -189,7 +192,13 @@ Status ParseBlkOptions(const cli::Args& args, DeviceConfigs& config) {
 Status SetupVirtioBlk(DeviceContext& ctx) {
     const VirtioBlkConfig& disk = ctx.config.devices.disk;
     if (disk.path.empty()) return Status::Ok();
-    HVKIT_ASSIGN_OR_RETURN(DiskImage image, OpenDiskImage(disk.path, disk.read_only));
+    DiskImage image;
+    if (ctx.adopted != nullptr) {
+        HVKIT_ASSIGN_OR_RETURN(UniqueFd fd, ctx.adopted->Take("virtio-blk.disk"));
+        HVKIT_ASSIGN_OR_RETURN(image, AdoptDiskImage(std::move(fd), disk.path, disk.read_only));
+    } else {
+        HVKIT_ASSIGN_OR_RETURN(image, OpenDiskImage(disk.path, disk.read_only));
+    }
     HVKIT_ASSIGN_OR_RETURN(uint32_t bar, ctx.pci->AllocateMmio(VirtioPciFunction::kBarSize));
     auto fn = std::make_shared<VirtioPciFunction>(MakeVirtioBlk(std::move(image)), ctx.memory,
                                                   ctx.signal_msi, bar);

@@ -45,14 +45,18 @@ void Kick(int fd) {
 
 class VirtioNet final : public VirtioDevice {
   public:
-    VirtioNet(TapDevice tap, std::array<uint8_t, 6> mac)
+    VirtioNet(TapDevice tap, std::array<uint8_t, 6> mac, bool quiesced)
         : tap_(std::move(tap)),
           mac_(mac),
           kick_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-          stop_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+          stop_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+          quiesced_(quiesced) {}
     ~VirtioNet() override { Shutdown(); }
 
     std::string_view name() const override { return "virtio-net"; }
+    void ShareFds(std::vector<SharedFd>& out) const override {
+        out.push_back({"virtio-net.tap", tap_.fd.get()});
+    }
     uint16_t device_type() const override { return virtio::kTypeNet; }
     uint32_t pci_class() const override { return kClassEthernet; }
     uint64_t features() const override { return kFeatureMac | kFeatureStatus; }
@@ -70,7 +74,21 @@ class VirtioNet final : public VirtioDevice {
 
     void Attach(VirtioQueueHost& host) override {
         host_ = &host;
-        receiver_ = std::thread([this] { Receive(); });
+        if (!quiesced_) receiver_ = std::thread([this] { Receive(); });
+    }
+
+    // The receiver stops between frames; a frame it holds for want of
+    // buffers stays held (packet_) until it runs again.
+    void Quiesce() override {
+        quiesced_ = true;
+        StopReceiver();
+    }
+
+    void Unquiesce() override {
+        quiesced_ = false;
+        if (host_ != nullptr && !receiver_.joinable() && !shut_down_) {
+            receiver_ = std::thread([this] { Receive(); });
+        }
     }
 
     void QueueNotified(uint16_t index, VirtQueue& queue, uint64_t) override {
@@ -87,9 +105,9 @@ class VirtioNet final : public VirtioDevice {
     void LivenessChanged() override { Kick(kick_.get()); }
 
     void Shutdown() override {
-        if (!receiver_.joinable()) return;
-        Kick(stop_.get());
-        receiver_.join();
+        if (shut_down_) return;
+        shut_down_ = true;
+        StopReceiver();
         if (tx_dropped_ || rx_dropped_) {
             fprintf(stderr, "hvmm: virtio-net on %s: dropped %llu frames sent, %llu received\n",
                     tap_.name.c_str(), static_cast<unsigned long long>(tx_dropped_.load()),
@@ -98,6 +116,15 @@ class VirtioNet final : public VirtioDevice {
     }
 
   private:
+    void StopReceiver() {
+        if (!receiver_.joinable()) return;
+        Kick(stop_.get());
+        receiver_.join();
+        uint64_t count;
+        ssize_t n = read(stop_.get(), &count, sizeof count);  // ready to run again
+        (void)n;
+    }
+
     // One frame the guest sent: header and frame, gathered from the chain's
     // readable part straight into one writev to the TAP.
     void Transmit(GuestMemory& memory, const DescriptorChain& chain) {
@@ -129,8 +156,8 @@ class VirtioNet final : public VirtioDevice {
         sigset_t all;
         sigfillset(&all);
         pthread_sigmask(SIG_BLOCK, &all, nullptr);
-        std::vector<uint8_t> packet(kMaxPacket);
-        size_t pending = 0;
+        std::vector<uint8_t>& packet = packet_;
+        size_t& pending = pending_;
         for (;;) {
             pollfd fds[3] = {
                 {stop_.get(), POLLIN, 0},
@@ -201,14 +228,21 @@ class VirtioNet final : public VirtioDevice {
     UniqueFd stop_;
     VirtioQueueHost* host_ = nullptr;
     std::thread receiver_;
+    // A frame read from the TAP and not yet delivered (pending_ bytes), kept
+    // across a quiesce.
+    std::vector<uint8_t> packet_ = std::vector<uint8_t>(kMaxPacket);
+    size_t pending_ = 0;
+    bool quiesced_ = false;   // no receiver until Unquiesce()
+    bool shut_down_ = false;  // no receiver ever again
     std::atomic<uint64_t> tx_dropped_{0};
     std::atomic<uint64_t> rx_dropped_{0};
 };
 
 }  // namespace
 
-std::unique_ptr<VirtioDevice> MakeVirtioNet(TapDevice tap, std::array<uint8_t, 6> mac) {
-    return std::make_unique<VirtioNet>(std::move(tap), mac);
+std::unique_ptr<VirtioDevice> MakeVirtioNet(TapDevice tap, std::array<uint8_t, 6> mac,
+                                            bool quiesced) {
+    return std::make_unique<VirtioNet>(std::move(tap), mac, quiesced);
 }
 
 // --- virtio-net's row in the device table -------------------------------------
@@ -237,10 +271,17 @@ Status ParseNetOptions(const cli::Args& args, DeviceConfigs& config) {
 Status SetupVirtioNet(DeviceContext& ctx) {
     const std::string& tap_name = ctx.config.devices.net.tap_name;
     if (tap_name.empty()) return Status::Ok();
-    HVKIT_ASSIGN_OR_RETURN(TapDevice tap, OpenTap(tap_name));
+    TapDevice tap;
+    if (ctx.adopted != nullptr) {
+        HVKIT_ASSIGN_OR_RETURN(UniqueFd fd, ctx.adopted->Take("virtio-net.tap"));
+        HVKIT_ASSIGN_OR_RETURN(tap, AdoptTap(std::move(fd), tap_name));
+    } else {
+        HVKIT_ASSIGN_OR_RETURN(tap, OpenTap(tap_name));
+    }
     HVKIT_ASSIGN_OR_RETURN(uint32_t bar, ctx.pci->AllocateMmio(VirtioPciFunction::kBarSize));
     auto fn = std::make_shared<VirtioPciFunction>(
-        MakeVirtioNet(std::move(tap), MacForTap(tap_name)), ctx.memory, ctx.signal_msi, bar);
+        MakeVirtioNet(std::move(tap), MacForTap(tap_name), ctx.adopted != nullptr), ctx.memory,
+        ctx.signal_msi, bar);
     HVKIT_RETURN_IF_ERROR(ctx.pci->Attach(layout::kPciSlotVirtioNet, fn));
     ctx.devices.push_back(std::move(fn));
     return Status::Ok();

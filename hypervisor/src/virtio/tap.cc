@@ -79,6 +79,24 @@ Result<TapDevice> OpenTap(const std::string& name) {
     return tap;
 }
 
+Result<TapDevice> AdoptTap(UniqueFd fd, const std::string& name) {
+    ifreq ifr{};
+    if (ioctl(fd.get(), TUNGETIFF, &ifr) != 0) {
+        return Error(ErrorCode::kMalformed, "handed-over TAP " + name + " is not a TAP fd");
+    }
+    ifr.ifr_name[IFNAMSIZ - 1] = '\0';
+    int header = 0;
+    if (name != ifr.ifr_name ||
+        (ifr.ifr_flags & (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR)) !=
+            (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) ||
+        ioctl(fd.get(), TUNGETVNETHDRSZ, &header) != 0 || header != kVnetHeaderSize) {
+        return Error(ErrorCode::kMalformed, "handed-over TAP fd is attached to '" +
+                                                std::string(ifr.ifr_name) +
+                                                "' or set up otherwise; --net names " + name);
+    }
+    return TapDevice{std::move(fd), name};
+}
+
 std::array<uint8_t, 6> MacForTap(std::string_view tap_name) {
     uint32_t hash = 2166136261u;  // FNV-1a
     for (char c : tap_name) {

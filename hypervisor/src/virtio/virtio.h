@@ -222,6 +222,11 @@ class VirtioDevice {
     virtual void LivenessChanged() {}
     // Stops the device's own threads (before guest memory goes away).
     virtual void Shutdown() {}
+    // Live takeover (DeviceState's contracts): the backend's fds, and its
+    // own thread stopped and started again.
+    virtual void ShareFds(std::vector<SharedFd>& out) const { (void)out; }
+    virtual void Quiesce() {}
+    virtual void Unquiesce() {}
 };
 
 // The virtio-pci transport: one PCI function whose BAR 0 holds the common
@@ -256,6 +261,9 @@ class VirtioPciFunction final : public PciFunction, public VirtioQueueHost {
     Status Restore(const Json& state) override;
     void Reset() override;
     void Shutdown() override { device_->Shutdown(); }
+    void ShareFds(std::vector<SharedFd>& out) const override { device_->ShareFds(out); }
+    void Quiesce() override { device_->Quiesce(); }
+    void Unquiesce() override { device_->Unquiesce(); }
 
     bool WithLiveQueue(uint16_t index,
                        const std::function<void(VirtQueue&, uint64_t features)>& fn) override;
@@ -314,6 +322,10 @@ struct DiskImage {
 // LOCK_EX|LOCK_NB (LOCK_SH when read-only). Refuses a missing file, a locked
 // one, an empty one and a size that is not a multiple of 512, naming the file.
 Result<DiskImage> OpenDiskImage(const std::string& path, bool read_only);
+// The image (path) as the predecessor opened and locked it, on (fd) (live
+// takeover: the lock belongs to the open file, so it carries over). The
+// same checks as OpenDiskImage but the lock's.
+Result<DiskImage> AdoptDiskImage(UniqueFd fd, const std::string& path, bool read_only);
 
 // virtio-blk on (image): IN, OUT (IOERR when read-only, which VIRTIO_BLK_F_RO
 // also says), FLUSH (fdatasync), GET_ID; requests are served synchronously on
@@ -330,6 +342,9 @@ struct TapDevice {
 // Opens the existing TAP (name); errors say whether it is missing, busy, not
 // a TAP or needs CAP_NET_ADMIN.
 Result<TapDevice> OpenTap(const std::string& name);
+// The TAP (name) as the predecessor attached it, on (fd) (live takeover);
+// refuses an fd that is not a TAP attached to (name) as OpenTap sets it up.
+Result<TapDevice> AdoptTap(UniqueFd fd, const std::string& name);
 
 // A stable locally administered MAC for (tap_name): 52:54:00 and three bytes
 // of its hash.
@@ -340,6 +355,9 @@ std::array<uint8_t, 6> MacForTap(std::string_view tap_name);
 // adds receive buffers. With mergeable buffers off, a frame that does not fit
 // one receive chain is dropped and counted. The thread starts in Attach() and
 // stops in Shutdown().
-std::unique_ptr<VirtioDevice> MakeVirtioNet(TapDevice tap, std::array<uint8_t, 6> mac);
+// With (quiesced), the thread starts at Unquiesce() instead (a successor
+// must not read the TAP while its predecessor still runs the guest).
+std::unique_ptr<VirtioDevice> MakeVirtioNet(TapDevice tap, std::array<uint8_t, 6> mac,
+                                            bool quiesced = false);
 
 }  // namespace hvkit::hvmm

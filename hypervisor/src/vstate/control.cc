@@ -20,6 +20,8 @@ const char* StopReasonName(StopReason reason) {
             return "guest crash";
         case StopReason::kHostRequest:
             return "host request";
+        case StopReason::kHandedOver:
+            return "handed over";
         case StopReason::kError:
             return "error";
     }

@@ -34,14 +34,28 @@ Result<std::unique_ptr<GuestMemory>> GuestMemory::Create(uint64_t size, std::str
     }
     std::unique_ptr<GuestMemory> mem(new GuestMemory());
     HVKIT_ASSIGN_OR_RETURN(mem->ram_, MemfdMapping::Create(name, size));
-    uint8_t* mapping = mem->ram_.data();
-    mem->size_ = size;
-    uint64_t low = size < layout::kMmioGapStart ? size : layout::kMmioGapStart;
-    mem->regions_.push_back({0, low, 0, mapping});
-    if (size > low) {
-        mem->regions_.push_back({layout::kHighRamStart, size - low, low, mapping + low});
-    }
+    mem->Lay();
     return mem;
+}
+
+Result<std::unique_ptr<GuestMemory>> GuestMemory::Adopt(UniqueFd fd, uint64_t size) {
+    if (size == 0 || size % kPageSize != 0 || size > layout::kMaxGuestMemory) {
+        return Error(ErrorCode::kMalformed, "handed-over guest memory of " + std::to_string(size) +
+                                                " bytes is not a size hvmm makes");
+    }
+    std::unique_ptr<GuestMemory> mem(new GuestMemory());
+    HVKIT_ASSIGN_OR_RETURN(mem->ram_, MemfdMapping::Adopt(std::move(fd), "ram", size));
+    mem->Lay();
+    return mem;
+}
+
+void GuestMemory::Lay() {
+    uint64_t size = ram_.size();
+    uint8_t* mapping = ram_.data();
+    size_ = size;
+    uint64_t low = size < layout::kMmioGapStart ? size : layout::kMmioGapStart;
+    regions_.push_back({0, low, 0, mapping});
+    if (size > low) regions_.push_back({layout::kHighRamStart, size - low, low, mapping + low});
 }
 
 GuestMemory::~GuestMemory() = default;

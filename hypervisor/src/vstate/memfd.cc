@@ -1,6 +1,7 @@
 // Memory in a memfd, mapped shared: guest RAM and device memory.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +34,26 @@ Result<MemfdMapping> MemfdMapping::Create(std::string_view name, uint64_t size, 
     // Where it is "never" (the kernel's default) this changes nothing, and a
     // failure here is only a lost optimisation.
     (void)madvise(p, size, MADV_HUGEPAGE);
+    m.data_ = static_cast<uint8_t*>(p);
+    m.size_ = size;
+    return m;
+}
+
+Result<MemfdMapping> MemfdMapping::Adopt(UniqueFd fd, std::string_view name, uint64_t size) {
+    std::string what = "handed-over memfd " + std::string(name);
+    struct stat st;
+    if (fstat(fd.get(), &st) != 0)
+        return Error(ErrorCode::kIo, what + ": fstat: " + strerror(errno));
+    if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != size) {
+        return Error(ErrorCode::kMalformed, what + " holds " + std::to_string(st.st_size) +
+                                                " bytes; this machine needs " +
+                                                std::to_string(size));
+    }
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd.get(), 0);
+    if (p == MAP_FAILED) return Error(ErrorCode::kIo, what + ": mmap: " + strerror(errno));
+    (void)madvise(p, size, MADV_HUGEPAGE);  // as Create() does
+    MemfdMapping m;
+    m.fd_ = std::move(fd);
     m.data_ = static_cast<uint8_t*>(p);
     m.size_ = size;
     return m;

@@ -1,0 +1,161 @@
+// The old hvmm's side of a live takeover (takeover.h has the steps).
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "control/control.h"
+#include "takeover/takeover.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+int64_t MonotonicNs() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+void TakeoverCrashPoint(std::string_view step) {
+    const char* want = getenv(kTakeoverCrashVariable);
+    if (want != nullptr && step == want) raise(SIGKILL);
+}
+
+Predecessor::Predecessor(Machine& machine, HandoverHost& host, std::vector<std::string> run_args,
+                         int serial_log, TakeoverDeadlines deadlines)
+    : machine_(machine),
+      host_(host),
+      run_args_(std::move(run_args)),
+      serial_log_(serial_log),
+      deadlines_(deadlines) {}
+
+Predecessor::~Predecessor() {
+    if (thread_.joinable()) thread_.join();
+}
+
+Status Predecessor::Start(const std::string& binary) {
+    std::lock_guard lock(mu_);
+    if (report_.state == "in-progress") {
+        return Error(ErrorCode::kConflict,
+                     "takeover: one is in progress (by " + report_.binary + ")");
+    }
+    if (machine_.control().stop_requested()) {
+        return Error(ErrorCode::kConflict, "takeover: the VM is stopping");
+    }
+    HVKIT_RETURN_IF_ERROR(machine_.CanHandOver().WithContext("takeover"));
+    if (thread_.joinable()) thread_.join();  // the last one's, finished
+    report_ = TakeoverReport{.state = "in-progress", .binary = binary, .error = ""};
+    thread_ = StartHostThread([this, binary] { Run(binary); });
+    return Status::Ok();
+}
+
+TakeoverReport Predecessor::Report() const {
+    std::lock_guard lock(mu_);
+    return report_;
+}
+
+void Predecessor::Run(std::string binary) {
+    pid_t successor = -1;
+    bool released = false;
+    std::vector<std::pair<std::string, UniqueFd>> control_fds;
+    Status st = HandOver(binary, successor, released, control_fds);
+    if (st.ok()) return;  // the machine stops as kHandedOver
+    // Fall back: the successor must be gone before the guest runs here
+    // again, so it can never run it too.
+    KillSuccessor(successor);
+    if (released) host_.Reclaim(std::move(control_fds));
+    machine_.Unquiesce();
+    if (!was_paused_) machine_.Resume();
+    fprintf(stderr, "hvmm: takeover by %s failed; the guest runs on here: %s\n", binary.c_str(),
+            st.message().c_str());
+    std::lock_guard lock(mu_);
+    report_.state = "fell-back";
+    report_.error = st.message();
+}
+
+Status Predecessor::HandOver(const std::string& binary, pid_t& successor, bool& released,
+                             std::vector<std::pair<std::string, UniqueFd>>& control_fds) {
+    // 1. The successor, and what it needs to build the machine.
+    HVKIT_ASSIGN_OR_RETURN(SuccessorProcess process, SpawnSuccessor(binary));
+    successor = process.pid;
+    HandoverChannel channel(std::move(process.socket));
+    TakeoverCrashPoint("old-spawned");
+    Json offer = Json::MakeObject();
+    offer["type"] = Json("offer");
+    offer["protocol"] = Json(kHandoverProtocol);
+    offer["version"] = Json(HvmmVersion());
+    offer["pid"] = Json(static_cast<int64_t>(getpid()));
+    Json args = Json::MakeArray();
+    for (const auto& a : run_args_) args.Push(Json(a));
+    offer["run_args"] = std::move(args);
+    std::vector<SharedFd> shared = machine_.SharedFds();
+    if (serial_log_ >= 0) shared.push_back({"serial.log", serial_log_});
+    Json names = Json::MakeArray();
+    std::vector<int> fds;
+    for (const auto& s : shared) {
+        names.Push(Json(s.name));
+        fds.push_back(s.fd);
+    }
+    offer["fds"] = std::move(names);
+    HVKIT_RETURN_IF_ERROR(channel.Send(offer, fds).WithContext("takeover: offer"));
+    TakeoverCrashPoint("old-offered");
+
+    // 2. It built the same machine, while the guest ran on.
+    HVKIT_RETURN_IF_ERROR(ReceiveExpected(channel, "ready", deadlines_.ready)
+                              .status()
+                              .WithContext("takeover: ready"));
+
+    // 3. Stop serving the host (so no client resumes the guest meanwhile),
+    // pause, quiesce, save.
+    Json control;
+    HVKIT_RETURN_IF_ERROR(host_.Release(control_fds, control).WithContext("takeover: release"));
+    released = true;
+    int64_t paused_at = MonotonicNs();
+    was_paused_ = machine_.paused();  // an operator's pause carries over
+    HVKIT_RETURN_IF_ERROR(machine_.Pause().WithContext("takeover: pause"));
+    machine_.Quiesce();
+    TakeoverCrashPoint("old-paused");
+    HVKIT_ASSIGN_OR_RETURN(Json state, machine_.SaveState());
+    Json message = Json::MakeObject();
+    message["type"] = Json("state");
+    message["machine"] = std::move(state);
+    message["control"] = std::move(control);
+    message["paused_at_ns"] = Json(paused_at);
+    message["paused"] = Json(was_paused_);
+    Json control_names = Json::MakeArray();
+    std::vector<int> control_raw;
+    for (const auto& [name, fd] : control_fds) {
+        control_names.Push(Json(name));
+        control_raw.push_back(fd.get());
+    }
+    message["fds"] = std::move(control_names);
+    HVKIT_RETURN_IF_ERROR(channel.Send(message, control_raw).WithContext("takeover: state"));
+    TakeoverCrashPoint("old-state-sent");
+
+    // 4. It restored the state.
+    HVKIT_RETURN_IF_ERROR(ReceiveExpected(channel, "restored", deadlines_.restored)
+                              .status()
+                              .WithContext("takeover: restore"));
+
+    // 5. The commit point: once "commit" is sent this process never runs
+    // the guest again. A send that fails means the successor is dead and
+    // never saw it.
+    Json commit = Json::MakeObject();
+    commit["type"] = Json("commit");
+    HVKIT_RETURN_IF_ERROR(channel.Send(commit).WithContext("takeover: commit"));
+    TakeoverCrashPoint("old-committed");
+    {
+        std::lock_guard lock(mu_);
+        report_.state = "handed-over";
+    }
+    fprintf(stderr, "hvmm: handed the guest over to pid %d (%s)\n", static_cast<int>(successor),
+            binary.c_str());
+    machine_.StopHandedOver("handed over to pid " + std::to_string(successor));
+    return Status::Ok();
+}
+
+}  // namespace hvkit::hvmm

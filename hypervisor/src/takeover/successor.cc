@@ -1,0 +1,200 @@
+// The new hvmm's side of a live takeover (takeover.h has the steps):
+// `hvmm successor --handover-fd N`.
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "host_side.h"
+#include "takeover/takeover.h"
+
+namespace hvkit::hvmm {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// The predecessor offers at once; the state and the commit follow its own
+// deadlines, which are shorter than these.
+constexpr milliseconds kOfferWait{30000};
+constexpr milliseconds kStateWait{600000};
+
+int64_t MonotonicNs() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+int Fail(const Status& st) {
+    fprintf(stderr, "hvmm successor: %s\n", st.message().c_str());
+    return exit_status::kFailure;
+}
+
+// (message)'s fds under the names its "fds" member lists, in order.
+Result<HandoverFds> NamedFds(HandoverMessage& message) {
+    const Json* names = message.body.Find("fds");
+    if (names == nullptr || !names->is_array() || names->as_array().size() != message.fds.size()) {
+        return Error(ErrorCode::kMalformed,
+                     "handover \"" + message.type() + "\" names " +
+                         std::to_string(
+                             names != nullptr && names->is_array() ? names->as_array().size() : 0) +
+                         " fds but carries " + std::to_string(message.fds.size()));
+    }
+    HandoverFds fds;
+    for (size_t i = 0; i < message.fds.size(); ++i) {
+        const Json& name = names->as_array()[i];
+        if (!name.is_string()) return Error(ErrorCode::kMalformed, "handover fd name is not text");
+        HVKIT_RETURN_IF_ERROR(fds.Add(name.as_string(), std::move(message.fds[i])));
+    }
+    return fds;
+}
+
+// Steps 2 and 4: the machine over the offer's fds, then its state.
+struct Adopted {
+    std::vector<std::string> run_args;
+    RunOptions options;
+    UniqueFd serial_log;
+    std::unique_ptr<Machine> machine;
+};
+
+Result<Adopted> AdoptOffer(HandoverMessage& offer) {
+    const Json* protocol = offer.body.Find("protocol");
+    if (protocol == nullptr || !protocol->is_int() || protocol->as_int() != kHandoverProtocol) {
+        return Error(ErrorCode::kRefused,
+                     "the predecessor speaks another handover protocol (this hvmm speaks " +
+                         std::to_string(kHandoverProtocol) + ")");
+    }
+    const Json* args = offer.body.Find("run_args");
+    if (args == nullptr || !args->is_array()) {
+        return Error(ErrorCode::kMalformed, "handover offer lacks \"run_args\"");
+    }
+    std::vector<std::string> words;
+    for (const Json& a : args->as_array()) {
+        if (!a.is_string()) return Error(ErrorCode::kMalformed, "handover run_args are not text");
+        words.push_back(a.as_string());
+    }
+    Adopted adopted;
+    HVKIT_ASSIGN_OR_RETURN(adopted.options, ParseRunOptions(words));
+    adopted.run_args = words;
+    HVKIT_ASSIGN_OR_RETURN(HandoverFds fds, NamedFds(offer));
+    MachineConfig& config = adopted.options.config;
+    if (config.devices.serial.log_path) {
+        HVKIT_ASSIGN_OR_RETURN(adopted.serial_log, fds.Take("serial.log"));
+    }
+    int serial_fd = adopted.serial_log.valid() ? adopted.serial_log.get() : STDOUT_FILENO;
+    config.serial_sink = [serial_fd](std::span<const uint8_t> bytes) {
+        WriteAll(serial_fd, bytes);
+    };
+    HVKIT_ASSIGN_OR_RETURN(adopted.machine, AdoptMachine(config, fds));
+    return adopted;
+}
+
+}  // namespace
+
+int RunSuccessor(int handover_fd) {
+    fcntl(handover_fd, F_SETFD, FD_CLOEXEC);
+    HandoverChannel channel{UniqueFd(handover_fd)};
+
+    // 2. Build the same machine over the predecessor's fds.
+    auto offer = ReceiveExpected(channel, "offer", kOfferWait);
+    if (!offer.ok()) return Fail(offer.status().WithContext("waiting for the offer"));
+    const Json* from_pid = offer->body.Find("pid");
+    const Json* from_version = offer->body.Find("version");
+    auto adopted = AdoptOffer(*offer);
+    if (!adopted.ok()) {
+        SendRefusal(channel, adopted.status());
+        return Fail(adopted.status());
+    }
+    Machine& machine = *adopted->machine;
+    Json ready = Json::MakeObject();
+    ready["type"] = Json("ready");
+    ready["pid"] = Json(static_cast<int64_t>(getpid()));
+    ready["version"] = Json(HvmmVersion());
+    if (Status st = channel.Send(ready); !st.ok()) return Fail(st);
+    TakeoverCrashPoint("new-ready");
+
+    // 4. Restore the state.
+    auto state = ReceiveExpected(channel, "state", kStateWait);
+    if (!state.ok()) {
+        return Fail(state.status().WithContext(
+            "the predecessor did not hand over the state; the guest never ran here"));
+    }
+    const Json* machine_state = state->body.Find("machine");
+    const Json* paused_at = state->body.Find("paused_at_ns");
+    const Json* paused = state->body.Find("paused");
+    Status restored = machine_state == nullptr
+                          ? Error(ErrorCode::kMalformed, "handover state lacks \"machine\"")
+                          : machine.RestoreState(*machine_state);
+    auto control_fds = NamedFds(*state);
+    if (restored.ok() && !control_fds.ok()) restored = control_fds.status();
+    std::optional<ControlSocket> socket;
+    std::vector<UniqueFd> clients;
+    if (restored.ok()) {
+        const Json* control = state->body.Find("control");
+        if (control != nullptr && !control->is_null()) {
+            auto listener = control_fds->Take("control.listener");
+            auto made = listener.ok() ? ControlSocketFromHandover(*control, std::move(*listener))
+                                      : Result<ControlSocket>(listener.status());
+            if (made.ok()) {
+                socket = std::move(*made);
+            } else {
+                restored = made.status();
+            }
+        }
+        for (size_t i = 0; restored.ok(); ++i) {
+            auto client = control_fds->Take("control.client." + std::to_string(i));
+            if (!client.ok()) break;
+            clients.push_back(std::move(*client));
+        }
+    }
+    if (!restored.ok()) {
+        SendRefusal(channel, restored);
+        return Fail(restored.WithContext("restoring the predecessor's state"));
+    }
+    TakeoverCrashPoint("new-restored");
+    Json ack = Json::MakeObject();
+    ack["type"] = Json("restored");
+    if (Status st = channel.Send(ack); !st.ok()) return Fail(st);
+    TakeoverCrashPoint("new-acknowledged");
+
+    // 6. "commit", or the predecessor gone after sending the state: either
+    // way it never runs the guest again, so this process must.
+    auto commit = channel.Receive(kStateWait);
+    if (!commit.ok() && !channel.peer_closed()) {
+        return Fail(
+            commit.status().WithContext("waiting for the commit; the guest never ran here"));
+    }
+    if (commit.ok() && commit->type() != "commit") {
+        return Fail(Error(ErrorCode::kMalformed, "expected \"commit\", got \"" + commit->type() +
+                                                     "\"; the guest never ran here"));
+    }
+    machine.Unquiesce();
+    if (paused != nullptr && paused->is_bool() && paused->as_bool()) (void)machine.Pause();
+    Json took_over = Json::MakeObject();
+    if (from_pid != nullptr) took_over["from_pid"] = *from_pid;
+    if (from_version != nullptr) took_over["from_version"] = *from_version;
+    if (paused_at != nullptr && paused_at->is_int()) {
+        took_over["blackout_us"] = Json((MonotonicNs() - paused_at->as_int()) / 1000);
+    }
+    HostSide host(machine, adopted->options.config.devices.serial.read_stdin);
+    // This hvmm can hand the guest on in turn.
+    Predecessor next(machine, host, adopted->run_args,
+                     adopted->serial_log.valid() ? adopted->serial_log.get() : -1);
+    Status started = host.StartAdopted(
+        std::move(socket), std::move(clients),
+        std::make_unique<MachineControlTarget>(machine, HvmmVersion(), &next, took_over));
+    if (!started.ok()) return Fail(started);
+    fprintf(stderr, "hvmm: took the guest over from pid %s (hvmm %s), blackout %s us\n",
+            from_pid != nullptr && from_pid->is_int() ? std::to_string(from_pid->as_int()).c_str()
+                                                      : "?",
+            from_version != nullptr && from_version->is_string() ? from_version->as_string().c_str()
+                                                                 : "?",
+            took_over.Find("blackout_us") != nullptr
+                ? std::to_string(took_over.Find("blackout_us")->as_int()).c_str()
+                : "?");
+    TakeoverCrashPoint("new-resumed");
+    return RunUntilStopped(machine, host);
+}
+
+}  // namespace hvkit::hvmm

@@ -1,0 +1,183 @@
+// Live takeover: one hvmm hands its running guest to another
+// (docs/live-takeover.md). The map of takeover/:
+//
+//   channel.cc      the handover socket: JSON messages with fds (SCM_RIGHTS)
+//   spawn.cc        starting the successor binary with its end of the socket
+//   predecessor.cc  the old process's steps: offer, pause, save, commit or
+//                   fall back
+//   successor.cc    the new process's steps: adopt, restore, take over
+//
+// The steps, and who owns the guest after each:
+//   1. old: spawn the successor, send "offer" (the `hvmm run` options and
+//      guest RAM, device memory, disk, TAP, eventfds, serial log).
+//   2. new: build the same machine over those fds (KVM VM, vCPUs, mapped
+//      RAM, devices quiesced) and answer "ready". The guest ran all along.
+//   3. old: pause the vCPUs, quiesce the devices, stop serving the control
+//      socket, save the state; send "state" with the control socket's
+//      listener and clients.
+//   4. new: restore; answer "restored".
+//   5. old: send "commit", stop ("handed over"), exit 5.
+//   6. new: on "commit", or the predecessor's end of the socket closing
+//      after step 3 (it died; it can never resume the guest), resume.
+// Before step 5 any failure, refusal or deadline makes the old process
+// SIGKILL the successor, reap it, and only then resume the guest, so the
+// guest never runs in both and, once the state is sent, never in neither.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hvkit/fs.h"
+#include "hvkit/json.h"
+#include "hvkit/status.h"
+#include "hvmm.h"
+
+namespace hvkit::hvmm {
+
+// The handover protocol's version: a successor refuses an offer of another.
+inline constexpr int64_t kHandoverProtocol = 1;
+
+// HVMM_TEST_TAKEOVER_CRASH=STEP (system tests only): the process at STEP
+// kills itself with SIGKILL, so tests can cut a takeover anywhere. The old
+// side's steps: old-spawned, old-offered, old-paused, old-state-sent,
+// old-committed; the new side's: new-ready, new-restored, new-acknowledged,
+// new-resumed.
+inline constexpr const char* kTakeoverCrashVariable = "HVMM_TEST_TAKEOVER_CRASH";
+void TakeoverCrashPoint(std::string_view step);
+
+// ============================================================================
+// channel.cc — the handover socket
+// ============================================================================
+
+// One message: a JSON object with a "type", and the fds sent with it.
+struct HandoverMessage {
+    Json body;
+    std::vector<UniqueFd> fds;
+    std::string type() const;
+};
+
+// A connected Unix stream socket carrying HandoverMessages, each a 12-byte
+// header (magic, body length, fd count) sent with its fds, then the JSON
+// body. At most kMaxFds fds and kMaxBody bytes per message.
+class HandoverChannel {
+  public:
+    static constexpr size_t kMaxFds = 64;
+    static constexpr size_t kMaxBody = 64u << 20;
+    explicit HandoverChannel(UniqueFd socket) : fd_(std::move(socket)) {}
+    // Sends (body) with (fds) (borrowed). kIo when the peer is gone.
+    Status Send(const Json& body, const std::vector<int>& fds = {});
+    // The next message, waiting at most (timeout). kNetwork when the peer
+    // closed its end (then peer_closed()) or the deadline passed;
+    // kMalformed for a broken frame.
+    Result<HandoverMessage> Receive(std::chrono::milliseconds timeout);
+    // True once Receive() found the peer's end closed before a message.
+    bool peer_closed() const { return peer_closed_; }
+    int fd() const { return fd_.get(); }
+
+  private:
+    UniqueFd fd_;
+    bool peer_closed_ = false;
+};
+
+// Sends {"type":"refused","error":(why)}.
+void SendRefusal(HandoverChannel& channel, const Status& why);
+// Receives a message of type (want) within (timeout); a "refused" answer
+// becomes kRefused with the peer's reason, another type kMalformed.
+Result<HandoverMessage> ReceiveExpected(HandoverChannel& channel, std::string_view want,
+                                        std::chrono::milliseconds timeout);
+
+// ============================================================================
+// spawn.cc — the successor process
+// ============================================================================
+
+struct SuccessorProcess {
+    pid_t pid = -1;
+    UniqueFd socket;  // our end of the handover socket
+};
+
+// Starts `(binary) successor --handover-fd 3` with the other end of a new
+// socketpair as fd 3, an empty signal mask and our stdin, stdout and
+// stderr. The binary is checked to be an executable regular file first.
+Result<SuccessorProcess> SpawnSuccessor(const std::string& binary);
+// SIGKILLs (pid) and reaps it.
+void KillSuccessor(pid_t pid);
+
+// ============================================================================
+// predecessor.cc — the old process
+// ============================================================================
+
+// What the predecessor hands over besides the machine, and gets back when
+// the takeover fails: main.cc's control server and serial input.
+class HandoverHost {
+  public:
+    virtual ~HandoverHost() = default;
+    // Stops serving the control socket and reading serial input; the
+    // socket's listener and open clients, as named fds ("control.listener",
+    // "control.client.N"), and the socket file's identity (JSON) go to the
+    // successor. Called with the vCPUs paused.
+    virtual Status Release(std::vector<std::pair<std::string, UniqueFd>>& fds, Json& control) = 0;
+    // The takeover failed after Release(): serve again with the same
+    // listener and clients (the fds Release() gave), read input again.
+    virtual void Reclaim(std::vector<std::pair<std::string, UniqueFd>> fds) = 0;
+};
+
+// The last takeover's outcome, for `status`.
+struct TakeoverReport {
+    std::string state;  // "" none, "in-progress", "fell-back"
+    std::string binary;
+    std::string error;  // why it fell back
+};
+
+struct TakeoverDeadlines {
+    // From spawn to "ready": process start, KVM VM, vCPUs, mapping.
+    std::chrono::milliseconds ready{120000};
+    // From "state" to "restored".
+    std::chrono::milliseconds restored{60000};
+};
+
+// The old side. One takeover at a time, on its own thread.
+class Predecessor {
+  public:
+    // (run_args): the `hvmm run` words the successor parses into the same
+    // configuration; (serial_log): the serial log fd to hand over, or -1.
+    Predecessor(Machine& machine, HandoverHost& host, std::vector<std::string> run_args,
+                int serial_log, TakeoverDeadlines deadlines = {});
+    ~Predecessor();
+    // Checks that a takeover can start (none running, every device can hand
+    // over) and starts one by (binary) on its own thread. Its outcome shows
+    // in Report(); on success the machine stops as kHandedOver.
+    Status Start(const std::string& binary);
+    TakeoverReport Report() const;
+
+  private:
+    void Run(std::string binary);
+    // Steps 1-5; an error means: fall back.
+    Status HandOver(const std::string& binary, pid_t& successor, bool& released,
+                    std::vector<std::pair<std::string, UniqueFd>>& control_fds);
+
+    Machine& machine_;
+    HandoverHost& host_;
+    std::vector<std::string> run_args_;
+    int serial_log_;
+    TakeoverDeadlines deadlines_;
+    bool was_paused_ = false;  // by an operator, before the takeover paused it
+    mutable std::mutex mu_;
+    TakeoverReport report_;
+    std::thread thread_;
+};
+
+// ============================================================================
+// successor.cc — the new process
+// ============================================================================
+
+// `hvmm successor --handover-fd N`: takes the guest over from the hvmm at
+// the other end of fd N and runs it as `hvmm run` would. Returns hvmm run's
+// exit status.
+int RunSuccessor(int handover_fd);
+
+}  // namespace hvkit::hvmm
