@@ -248,5 +248,40 @@ TEST(ControlProtocol, FilterAttachPassesATargetsErrorOn) {
     EXPECT_TRUE(reply.fds.empty());
 }
 
+TEST(ControlProtocol, TakeoverTakesAnAbsoluteBinaryAndNothingElseDoes) {
+    auto plain = ParseControlRequest(R"({"cmd":"takeover"})");
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain->command, ControlCommand::kTakeover);
+    EXPECT_EQ(plain->binary, "");
+    auto with = ParseControlRequest(R"({"cmd":"takeover","binary":"/opt/hvmm"})");
+    ASSERT_TRUE(with.ok());
+    EXPECT_EQ(with->binary, "/opt/hvmm");
+    auto relative = ParseControlRequest(R"({"cmd":"takeover","binary":"hvmm"})");
+    ASSERT_FALSE(relative.ok());
+    EXPECT_NE(relative.status().message().find("absolute path"), std::string::npos);
+    EXPECT_FALSE(ParseControlRequest(R"({"cmd":"takeover","binary":7})").ok());
+    auto elsewhere = ParseControlRequest(R"({"cmd":"status","binary":"/opt/hvmm"})");
+    ASSERT_FALSE(elsewhere.ok());
+    EXPECT_NE(elsewhere.status().message().find("unknown member \"binary\""), std::string::npos);
+}
+
+TEST(ControlProtocol, ATargetWithoutTakeoverRefusesIt) {
+    FakeTarget target;
+    Json r = Parse(HandleControlRequest(R"({"cmd":"takeover"})", target).line);
+    EXPECT_FALSE(r.Find("ok")->as_bool());
+    EXPECT_NE(r.Find("error")->as_string().find("cannot hand its guest over"), std::string::npos);
+}
+
+TEST(ControlProtocol, StatusNamesTheAnsweringProcessAndItsTakeovers) {
+    FakeTarget target;
+    target.report.pid = 4242;
+    target.report.took_over = Json::MakeObject();
+    target.report.took_over["from_pid"] = Json(int64_t{17});
+    Json r = Parse(HandleControlRequest(R"({"cmd":"status"})", target).line);
+    EXPECT_EQ(r.Find("pid")->as_int(), 4242);
+    EXPECT_EQ(r.Find("took_over")->Find("from_pid")->as_int(), 17);
+    EXPECT_EQ(r.Find("takeover"), nullptr);  // none attempted: left out
+}
+
 }  // namespace
 }  // namespace hvkit::hvmm

@@ -35,7 +35,9 @@ class FakeTarget final : public ControlTarget {
                           .uptime_s = 7,
                           .version = "1.2.3",
                           .devices = {"serial", "i8042"},
-                          .committed_version = ""};
+                          .committed_version = "",
+                          .took_over = Json(),
+                          .takeover = Json()};
     Status pause_result = Status::Ok();
     std::atomic<int> pauses{0}, resumes{0}, shutdowns{0}, attaches{0};
 };

@@ -119,6 +119,9 @@ Result<HandoverMessage> HandoverChannel::Receive(std::chrono::milliseconds timeo
         msg.msg_controllen = control.size();
         ssize_t n = recvmsg(fd_.get(), &msg, MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR) continue;
+        // A peer that dies with bytes of ours unread resets the connection:
+        // for us that is its end closing, as a plain EOF is.
+        if (n < 0 && errno == ECONNRESET) n = 0;
         if (n < 0) {
             return Error(ErrorCode::kIo, std::string("handover socket: ") + strerror(errno));
         }
