@@ -93,6 +93,7 @@ Status HandoverChannel::Send(const Json& body, const std::vector<int>& fds) {
         n = sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
+        if (errno == EPIPE || errno == ECONNRESET) peer_closed_ = true;
         return Error(ErrorCode::kIo,
                      std::string("handover socket: the other hvmm is gone: ") + strerror(errno));
     }

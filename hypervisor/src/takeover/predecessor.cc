@@ -60,13 +60,16 @@ TakeoverReport Predecessor::Report() const {
 
 void Predecessor::Run(std::string binary) {
     pid_t successor = -1;
+    std::unique_ptr<HandoverChannel> channel;
     bool released = false;
     std::vector<std::pair<std::string, UniqueFd>> control_fds;
-    Status st = HandOver(binary, successor, released, control_fds);
+    Status st = HandOver(binary, successor, channel, released, control_fds);
     if (st.ok()) return;  // the machine stops as kHandedOver
     // Fall back: the successor must be gone before the guest runs here
-    // again, so it can never run it too.
+    // again, so it can never run it too; and before our end of the socket
+    // closes, or it would take that for our death and run the guest.
     KillSuccessor(successor);
+    channel.reset();
     if (released) host_.Reclaim(std::move(control_fds));
     machine_.Unquiesce();
     if (!was_paused_) machine_.Resume();
@@ -77,12 +80,14 @@ void Predecessor::Run(std::string binary) {
     report_.error = st.message();
 }
 
-Status Predecessor::HandOver(const std::string& binary, pid_t& successor, bool& released,
+Status Predecessor::HandOver(const std::string& binary, pid_t& successor,
+                             std::unique_ptr<HandoverChannel>& channel_owner, bool& released,
                              std::vector<std::pair<std::string, UniqueFd>>& control_fds) {
     // 1. The successor, and what it needs to build the machine.
     HVKIT_ASSIGN_OR_RETURN(SuccessorProcess process, SpawnSuccessor(binary));
     successor = process.pid;
-    HandoverChannel channel(std::move(process.socket));
+    channel_owner = std::make_unique<HandoverChannel>(std::move(process.socket));
+    HandoverChannel& channel = *channel_owner;
     TakeoverCrashPoint("old-spawned");
     Json offer = Json::MakeObject();
     offer["type"] = Json("offer");

@@ -155,12 +155,16 @@ int RunSuccessor(int handover_fd) {
     TakeoverCrashPoint("new-restored");
     Json ack = Json::MakeObject();
     ack["type"] = Json("restored");
-    if (Status st = channel.Send(ack); !st.ok()) return Fail(st);
+    // A predecessor gone once it sent the state can never run the guest
+    // again: then this process must, acknowledged or not.
+    if (Status st = channel.Send(ack); !st.ok() && !channel.peer_closed()) return Fail(st);
     TakeoverCrashPoint("new-acknowledged");
 
     // 6. "commit", or the predecessor gone after sending the state: either
     // way it never runs the guest again, so this process must.
-    auto commit = channel.Receive(kStateWait);
+    auto commit = channel.peer_closed()
+                      ? Result<HandoverMessage>(Error(ErrorCode::kNetwork, "gone"))
+                      : channel.Receive(kStateWait);
     if (!commit.ok() && !channel.peer_closed()) {
         return Fail(
             commit.status().WithContext("waiting for the commit; the guest never ran here"));

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -75,7 +76,8 @@ class HandoverChannel {
     // closed its end (then peer_closed()) or the deadline passed;
     // kMalformed for a broken frame.
     Result<HandoverMessage> Receive(std::chrono::milliseconds timeout);
-    // True once Receive() found the peer's end closed before a message.
+    // True once Receive() found the peer's end closed before a message, or
+    // Send() found it closed.
     bool peer_closed() const { return peer_closed_; }
     int fd() const { return fd_.get(); }
 
@@ -156,8 +158,11 @@ class Predecessor {
 
   private:
     void Run(std::string binary);
-    // Steps 1-5; an error means: fall back.
-    Status HandOver(const std::string& binary, pid_t& successor, bool& released,
+    // Steps 1-5; an error means: fall back. (channel) outlives it, so the
+    // successor is killed before its end of the socket closes (a successor
+    // holding the state takes a closed socket for a dead predecessor).
+    Status HandOver(const std::string& binary, pid_t& successor,
+                    std::unique_ptr<HandoverChannel>& channel, bool& released,
                     std::vector<std::pair<std::string, UniqueFd>>& control_fds);
 
     Machine& machine_;

@@ -16,6 +16,7 @@ namespace hvkit::hvmm {
 namespace {
 
 constexpr int64_t kVcpuStateVersion = 1;
+constexpr uint32_t kMsrIa32TscDeadline = 0x6e0;
 constexpr int64_t kVmStateVersion = 1;
 
 Status IoctlError(const std::string& what) {
@@ -110,6 +111,10 @@ Result<std::vector<kvm_msr_entry>> LoadMsrs(const Json& state) {
 Result<Json> SaveVcpuState(int fd, const std::vector<uint32_t>& msr_indices) {
     Json state = Json::MakeObject();
     state["version"] = Json(kVcpuStateVersion);
+    // MP state first: reading it makes KVM process pending INIT/SIPI
+    // (kvm_apic_accept_events), which changes the registers read after it.
+    HVKIT_ASSIGN_OR_RETURN(state["mp_state"],
+                           Get<kvm_mp_state>(fd, KVM_GET_MP_STATE, "KVM_GET_MP_STATE"));
     HVKIT_ASSIGN_OR_RETURN(state["regs"], Get<kvm_regs>(fd, KVM_GET_REGS, "KVM_GET_REGS"));
     HVKIT_ASSIGN_OR_RETURN(state["sregs"], Get<kvm_sregs>(fd, KVM_GET_SREGS, "KVM_GET_SREGS"));
     HVKIT_ASSIGN_OR_RETURN(state["xsave"], Get<KvmXsave>(fd, kKvmGetXsave, "KVM_GET_XSAVE"));
@@ -118,8 +123,6 @@ Result<Json> SaveVcpuState(int fd, const std::vector<uint32_t>& msr_indices) {
                            Get<kvm_lapic_state>(fd, KVM_GET_LAPIC, "KVM_GET_LAPIC"));
     HVKIT_ASSIGN_OR_RETURN(state["events"],
                            Get<kvm_vcpu_events>(fd, KVM_GET_VCPU_EVENTS, "KVM_GET_VCPU_EVENTS"));
-    HVKIT_ASSIGN_OR_RETURN(state["mp_state"],
-                           Get<kvm_mp_state>(fd, KVM_GET_MP_STATE, "KVM_GET_MP_STATE"));
     HVKIT_ASSIGN_OR_RETURN(state["debugregs"],
                            Get<kvm_debugregs>(fd, KVM_GET_DEBUGREGS, "KVM_GET_DEBUGREGS"));
     HVKIT_ASSIGN_OR_RETURN(state["msrs"], SaveMsrs(fd, msr_indices));
@@ -151,16 +154,34 @@ Status RestoreVcpuState(int fd, const Json& state) {
         return Error(ErrorCode::kMalformed, "vCPU \"xcrs\" has more than KVM_MAX_XCRS entries");
     }
     // The order KVM needs: special registers (APIC base, CR4) before the
-    // LAPIC and the MSRs that depend on them; events and MP state last.
+    // LAPIC; the LAPIC before the MSRs, and the TSC before TSC_DEADLINE, or
+    // an armed deadline timer is lost (KVM drops a deadline written while
+    // the LAPIC is not in TSC-deadline mode, and measures it against the
+    // TSC); events and MP state last.
     if (ioctl(fd, KVM_SET_SREGS, &sregs) != 0) return IoctlError("KVM_SET_SREGS");
     if (ioctl(fd, KVM_SET_REGS, &regs) != 0) return IoctlError("KVM_SET_REGS");
     if (ioctl(fd, KVM_SET_XCRS, &xcrs) != 0) return IoctlError("KVM_SET_XCRS");
     if (ioctl(fd, kKvmSetXsave, &xsave) != 0) return IoctlError("KVM_SET_XSAVE");
-    HVKIT_RETURN_IF_ERROR(SetMsrs(fd, msrs));
     if (ioctl(fd, KVM_SET_LAPIC, &lapic) != 0) return IoctlError("KVM_SET_LAPIC");
+    std::vector<kvm_msr_entry> deadline;
+    std::erase_if(msrs, [&](const kvm_msr_entry& e) {
+        if (e.index != kMsrIa32TscDeadline) return false;
+        deadline.push_back(e);
+        return true;
+    });
+    HVKIT_RETURN_IF_ERROR(SetMsrs(fd, msrs));
+    HVKIT_RETURN_IF_ERROR(SetMsrs(fd, deadline));
     if (ioctl(fd, KVM_SET_DEBUGREGS, &debugregs) != 0) return IoctlError("KVM_SET_DEBUGREGS");
+    // KVM_GET_VCPU_EVENTS leaves these two flags clear, and without them
+    // KVM_SET_VCPU_EVENTS ignores a pending NMI and the SIPI vector.
+    events.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
     if (ioctl(fd, KVM_SET_VCPU_EVENTS, &events) != 0) return IoctlError("KVM_SET_VCPU_EVENTS");
     if (ioctl(fd, KVM_SET_MP_STATE, &mp_state) != 0) return IoctlError("KVM_SET_MP_STATE");
+    // Tell a kvmclock guest it was paused, so its watchdogs do not take the
+    // blackout for a lockup. EINVAL: the guest has not enabled kvmclock.
+    if (ioctl(fd, KVM_KVMCLOCK_CTRL, 0) != 0 && errno != EINVAL) {
+        return IoctlError("KVM_KVMCLOCK_CTRL");
+    }
     return Status::Ok();
 }
 
@@ -207,10 +228,22 @@ Status RestoreVmState(int vm_fd, const Json& state) {
         if (ioctl(vm_fd, KVM_SET_IRQCHIP, &chip) != 0) return IoctlError("KVM_SET_IRQCHIP");
     }
     if (ioctl(vm_fd, KVM_SET_PIT2, &pit) != 0) return IoctlError("KVM_SET_PIT2");
-    // Only the clock value: the flags and host timestamps were the old process's.
+    // With KVM_CLOCK_REALTIME (Linux 5.16+) KVM advances the clock by the
+    // host's real time since the save, so the guest's clock does not lose
+    // the blackout; without it, the saved value alone (the guest's clock
+    // then lags by the blackout, and NTP catches it up). The other flags
+    // and the host TSC were the old process's.
     kvm_clock_data set{};
     set.clock = clock.clock;
-    if (ioctl(vm_fd, KVM_SET_CLOCK, &set) != 0) return IoctlError("KVM_SET_CLOCK");
+    if (clock.flags & KVM_CLOCK_REALTIME) {
+        set.flags = KVM_CLOCK_REALTIME;
+        set.realtime = clock.realtime;
+    }
+    if (ioctl(vm_fd, KVM_SET_CLOCK, &set) != 0) {
+        if (set.flags == 0) return IoctlError("KVM_SET_CLOCK");
+        set.flags = 0;  // a kernel that gave realtime but refuses it back
+        if (ioctl(vm_fd, KVM_SET_CLOCK, &set) != 0) return IoctlError("KVM_SET_CLOCK");
+    }
     return Status::Ok();
 }
 
