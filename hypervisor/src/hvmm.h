@@ -640,12 +640,13 @@ class Vcpu {
 // vstate/vcpu_state.cc — KVM state that live upgrade carries
 // ============================================================================
 
-// A stopped vCPU's state (registers, special registers, XSAVE, XCRs, LAPIC,
-// pending events, MP state, debug registers, the MSRs of (msr_indices) KVM
-// can read) as a versioned JSON object. Call only while the vCPU is not in
-// KVM_RUN.
+// A stopped vCPU's state (the CPUID it was given, registers, special
+// registers, XSAVE, XCRs, LAPIC, pending events, MP state, debug registers,
+// the MSRs of (msr_indices) KVM can read) as a versioned JSON object. Call
+// only while the vCPU is not in KVM_RUN.
 Result<Json> SaveVcpuState(int vcpu_fd, const std::vector<uint32_t>& msr_indices);
-// Sets what SaveVcpuState saved on (vcpu_fd), which must have the same CPUID.
+// Sets what SaveVcpuState saved on (vcpu_fd), a vCPU that has not run, its
+// CPUID first (docs/live-takeover.md, "Restore order").
 // Every member is parsed and size-checked before the first ioctl; KVM checks
 // the contents.
 Status RestoreVcpuState(int vcpu_fd, const Json& state);

@@ -3,6 +3,7 @@
 // where it was (the live-upgrade path, within one process). Skipped without
 // a usable /dev/kvm.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -124,6 +125,74 @@ TEST_F(KvmState, RestoreRefusesStateThatDoesNotFit) {
     ASSERT_NE(without, nullptr);
     st = without->RestoreState(*state);
     EXPECT_NE(st.message().find("which this machine lacks"), std::string::npos) << st.message();
+}
+
+// What a successor builds: the same machine over the first one's fds
+// (AdoptMachine), restored, saves the state it was given. Only what runs on
+// by itself may differ: the VM clock and the TSC, which advance.
+TEST_F(KvmState, SaveAdoptRestoreSaveGivesTheSameState) {
+    Serial first_serial;
+    auto first = Build(first_serial);
+    ASSERT_NE(first, nullptr);
+    RunUntilSpinning(*first, first_serial);
+    auto saved = first->SaveState();
+    ASSERT_TRUE(saved.ok()) << saved.status().message();
+
+    HandoverFds fds;
+    for (const SharedFd& s : first->SharedFds()) {
+        ASSERT_TRUE(fds.Add(s.name, UniqueFd(fcntl(s.fd, F_DUPFD_CLOEXEC, 0))).ok());
+    }
+    MachineConfig config;
+    config.memory_bytes = 0xa0000;
+    config.devices.hvchan.enabled = true;
+    Serial second_serial;
+    config.serial_sink = second_serial.Sink();
+    auto second = AdoptMachine(config, fds);
+    ASSERT_TRUE(second.ok()) << second.status().message();
+    Status st = (*second)->RestoreState(*ParseJson(DumpJson(*saved), "machine state"));
+    ASSERT_TRUE(st.ok()) << st.message();
+    auto again = (*second)->SaveState();
+    ASSERT_TRUE(again.ok()) << again.status().message();
+
+    auto strip = [](Json state) {
+        state["vm"].as_object().erase("clock");
+        for (Json& vcpu : state["vcpus"].as_array()) {
+            auto& msrs = vcpu["msrs"].as_array();
+            std::erase_if(msrs, [](const Json& m) { return m.as_array()[0].as_int() == 0x10; });
+        }
+        return DumpJson(state, 2);
+    };
+    EXPECT_EQ(strip(*saved), strip(*again));
+    // The guest RAM is the same memory, not a copy.
+    ASSERT_TRUE(first->memory().Write(kFlag, std::vector<uint8_t>{7}).ok());
+    uint8_t seen = 0;
+    ASSERT_TRUE((*second)->memory().Read(kFlag, {&seen, 1}).ok());
+    EXPECT_EQ(seen, 7);
+}
+
+TEST_F(KvmState, AnAdoptedMachineRefusesFdsItDoesNotTakeAndNamesOnesItLacks) {
+    Serial serial;
+    auto first = Build(serial);
+    ASSERT_NE(first, nullptr);
+    MachineConfig config;
+    config.memory_bytes = 0xa0000;
+    config.serial_sink = serial.Sink();
+    // hvchan's memory is handed over, but this configuration has no hvchan.
+    HandoverFds extra;
+    for (const SharedFd& s : first->SharedFds()) {
+        ASSERT_TRUE(extra.Add(s.name, UniqueFd(fcntl(s.fd, F_DUPFD_CLOEXEC, 0))).ok());
+    }
+    auto refused = AdoptMachine(config, extra);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("\"hvchan.memory\", which no part"),
+              std::string::npos)
+        << refused.status().message();
+    // No RAM at all.
+    HandoverFds none;
+    auto lacking = AdoptMachine(config, none);
+    ASSERT_FALSE(lacking.ok());
+    EXPECT_NE(lacking.status().message().find("lacks fd \"ram\""), std::string::npos)
+        << lacking.status().message();
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ struct KvmMsrListHeader {  // kvm_msr_list; uint32_t[nmsrs] follow
 
 inline constexpr unsigned long kKvmGetSupportedCpuid = _IOWR(KVMIO, 0x05, KvmCpuidHeader);
 inline constexpr unsigned long kKvmSetCpuid2 = _IOW(KVMIO, 0x90, KvmCpuidHeader);
+inline constexpr unsigned long kKvmGetCpuid2 = _IOWR(KVMIO, 0x91, KvmCpuidHeader);
 inline constexpr unsigned long kKvmGetMsrIndexList = _IOWR(KVMIO, 0x02, KvmMsrListHeader);
 inline constexpr unsigned long kKvmSetMsrs = _IOW(KVMIO, 0x89, KvmMsrsHeader);
 inline constexpr unsigned long kKvmGetMsrs = _IOWR(KVMIO, 0x88, KvmMsrsHeader);
@@ -44,6 +45,7 @@ inline constexpr unsigned long kKvmGetXsave2 = _IOR(KVMIO, 0xcf, KvmXsave);
 // The values a C compiler computes from <linux/kvm.h>.
 static_assert(kKvmGetSupportedCpuid == 0xc008ae05);
 static_assert(kKvmSetCpuid2 == 0x4008ae90);
+static_assert(kKvmGetCpuid2 == 0xc008ae91);
 static_assert(kKvmGetMsrIndexList == 0xc004ae02);
 static_assert(kKvmSetMsrs == 0x4008ae89);
 static_assert(kKvmGetMsrs == 0xc008ae88);

@@ -15,7 +15,7 @@ namespace hvkit::hvmm {
 
 namespace {
 
-constexpr int64_t kVcpuStateVersion = 1;
+constexpr int64_t kVcpuStateVersion = 2;  // 2: carries the CPUID
 constexpr uint32_t kMsrIa32TscDeadline = 0x6e0;
 constexpr int64_t kVmStateVersion = 1;
 
@@ -106,6 +106,35 @@ Result<std::vector<kvm_msr_entry>> LoadMsrs(const Json& state) {
     return out;
 }
 
+constexpr size_t kMaxCpuidEntries = 256;
+
+// The CPUID the vCPU was given (KVM_GET_CPUID2), as hex of its entries: the
+// guest keeps seeing it under a successor whose own CPUID code differs.
+Result<std::string> SaveCpuid(int fd) {
+    std::vector<uint8_t> buf(sizeof(KvmCpuidHeader) + kMaxCpuidEntries * sizeof(kvm_cpuid_entry2));
+    KvmCpuidHeader header{kMaxCpuidEntries, 0};
+    memcpy(buf.data(), &header, sizeof header);
+    if (ioctl(fd, kKvmGetCpuid2, buf.data()) != 0) return IoctlError("KVM_GET_CPUID2");
+    memcpy(&header, buf.data(), sizeof header);
+    return HexEncode({buf.data() + sizeof header, header.nent * sizeof(kvm_cpuid_entry2)});
+}
+
+Result<std::vector<kvm_cpuid_entry2>> LoadCpuid(const Json& state) {
+    const Json* v = state.Find("cpuid");
+    if (v == nullptr || !v->is_string()) {
+        return Error(ErrorCode::kMalformed, "vCPU \"cpuid\" is missing");
+    }
+    auto bytes = HexDecode(v->as_string(), "vCPU cpuid");
+    if (!bytes.ok() || bytes->empty() || bytes->size() % sizeof(kvm_cpuid_entry2) != 0 ||
+        bytes->size() / sizeof(kvm_cpuid_entry2) > kMaxCpuidEntries) {
+        return Error(ErrorCode::kMalformed, "vCPU \"cpuid\" is not hex of 1 to " +
+                                                std::to_string(kMaxCpuidEntries) + " entries");
+    }
+    std::vector<kvm_cpuid_entry2> entries(bytes->size() / sizeof(kvm_cpuid_entry2));
+    memcpy(entries.data(), bytes->data(), bytes->size());
+    return entries;
+}
+
 }  // namespace
 
 Result<Json> SaveVcpuState(int fd, const std::vector<uint32_t>& msr_indices) {
@@ -115,6 +144,7 @@ Result<Json> SaveVcpuState(int fd, const std::vector<uint32_t>& msr_indices) {
     // (kvm_apic_accept_events), which changes the registers read after it.
     HVKIT_ASSIGN_OR_RETURN(state["mp_state"],
                            Get<kvm_mp_state>(fd, KVM_GET_MP_STATE, "KVM_GET_MP_STATE"));
+    HVKIT_ASSIGN_OR_RETURN(state["cpuid"], SaveCpuid(fd));
     HVKIT_ASSIGN_OR_RETURN(state["regs"], Get<kvm_regs>(fd, KVM_GET_REGS, "KVM_GET_REGS"));
     HVKIT_ASSIGN_OR_RETURN(state["sregs"], Get<kvm_sregs>(fd, KVM_GET_SREGS, "KVM_GET_SREGS"));
     HVKIT_ASSIGN_OR_RETURN(state["xsave"], Get<KvmXsave>(fd, kKvmGetXsave, "KVM_GET_XSAVE"));
@@ -150,14 +180,17 @@ Status RestoreVcpuState(int fd, const Json& state) {
     HVKIT_RETURN_IF_ERROR(FromHex(state, "mp_state", "vCPU", &mp_state));
     HVKIT_RETURN_IF_ERROR(FromHex(state, "debugregs", "vCPU", &debugregs));
     HVKIT_ASSIGN_OR_RETURN(std::vector<kvm_msr_entry> msrs, LoadMsrs(state));
+    HVKIT_ASSIGN_OR_RETURN(std::vector<kvm_cpuid_entry2> cpuid, LoadCpuid(state));
     if (xcrs.nr_xcrs > KVM_MAX_XCRS) {
         return Error(ErrorCode::kMalformed, "vCPU \"xcrs\" has more than KVM_MAX_XCRS entries");
     }
-    // The order KVM needs: special registers (APIC base, CR4) before the
+    // The order KVM needs: CPUID; special registers (APIC base, CR4) before the
     // LAPIC; the LAPIC before the MSRs, and the TSC before TSC_DEADLINE, or
     // an armed deadline timer is lost (KVM drops a deadline written while
     // the LAPIC is not in TSC-deadline mode, and measures it against the
     // TSC); events and MP state last.
+    // The guest's CPUID first: what the MSRs and XSAVE are checked against.
+    HVKIT_RETURN_IF_ERROR(SetVcpuCpuid(fd, cpuid));
     if (ioctl(fd, KVM_SET_SREGS, &sregs) != 0) return IoctlError("KVM_SET_SREGS");
     if (ioctl(fd, KVM_SET_REGS, &regs) != 0) return IoctlError("KVM_SET_REGS");
     if (ioctl(fd, KVM_SET_XCRS, &xcrs) != 0) return IoctlError("KVM_SET_XCRS");

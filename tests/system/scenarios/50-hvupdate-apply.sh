@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# hvkit-timeout: 420
+# hvkit-timeout: 480
 # The update end to end: a publisher signs a release (hvmm-next, version
 # 0.1.1, and a guest extension) and publishes it in a TUF repository served
 # on the test host; the guest, booted by hvmm 0.1.0 with the update
 # permission, runs `hvupdate apply`: it downloads the package through its own
 # network (virtio-net on a TAP), verifies it, hands the hypervisor's part to
-# hvmm over hvchan, installs the extension on its disk and commits. Then: the
+# hvmm over hvchan, installs the extension on its disk and commits. The host
+# then hands the running guest to the committed hvmm 0.1.1 (live takeover):
+# the guest, never restarted, reads 0.1.1 over hvchan. Then: the
 # host's committed release is 0.1.1, `hvmm --version` says so, the guest's
 # disk has the extension and the history, the release's filter modules
 # (redact.so, a signature file) decide a sample through `hvagent scan` from
@@ -22,7 +24,35 @@ echo "== host: the release store trusts the publisher's key; hvmm today:"
 echo "== hvmm 0.1.0 boots the Debian guest (hvchan, update permission); in it: hvupdate check, apply, history"
 trap 'kill ${vmm:-} 2>/dev/null || true; cleanup_update_fixture' EXIT
 t0=$(date +%s.%N)
-run_update_vm apply hvkit.test=hvupdate --allow-hypervisor-update --state-dir "$STATE"
+sock=$HVKIT_SCENARIO_DIR/w/vm.sock
+start_update_vm apply "hvkit.test=hvupdate hvkit.takeover=1" --allow-hypervisor-update \
+    --state-dir "$STATE" --control "$sock"
+# Once the guest committed 0.1.1 it waits; the host hands it, running, to
+# the committed hvmm (docs/live-takeover.md), and it sees 0.1.1 over hvchan.
+deadline=$((SECONDS + ${HVKIT_INIT_DEADLINE:-240} + 240))
+until grep -q '^hvupdate-hook: waiting for the takeover' "$serial" 2>/dev/null; do
+    kill -0 "$vmm" 2>/dev/null || fail "hvmm ended before the apply finished: $(cat "$vmm_log")"
+    ((SECONDS < deadline)) || fail "the guest's apply did not finish"
+    sleep 0.5
+done
+echo "== the guest committed 0.1.1; the host hands the running guest to it"
+takeover_out=$("$HVMM" control "$sock" takeover --binary "$STATE/current/hypervisor/bin/hvmm") ||
+    fail "the takeover to the committed hvmm failed: $takeover_out"
+echo "$takeover_out"
+grep -q '"version":"0.1.1"' <<<"$takeover_out" || fail "the successor is not hvmm 0.1.1"
+grep -q '"from_version":"0.1.0"' <<<"$takeover_out" || fail "the successor did not take over from 0.1.0"
+successor=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' <<<"$takeover_out")
+first_status=0
+wait "$vmm" || first_status=$?
+vmm=""
+[ "$first_status" = 5 ] || fail "hvmm 0.1.0 exited $first_status after the takeover, not 5"
+while kill -0 "$successor" 2>/dev/null; do sleep 1; done
+grep -q 'hvmm: VM stopped: guest reset' "$vmm_log" || fail "hvmm 0.1.1 did not end with the guest's reset: $(cat "$vmm_log")"
+tr -d '\r' <"$serial" >"$serial.txt"
+grep '^hvupdate-hook: the hypervisor is now' "$serial.txt" || true
+grep -q '^hvupdate-hook: the hypervisor is now 0.1.1,' "$serial.txt" ||
+    fail "the guest did not see hypervisor 0.1.1 after the takeover"
+[ "$(grep -c '^hvkit-guest: init reached' "$serial.txt")" = 1 ] || fail "the guest restarted"
 grep -E '^(hvupdate|apply: |installed |hypervisor: |guest extensions: )' "$serial.txt" || true
 grep -qx 'hvupdate-hook: apply exit 0' "$serial.txt" || fail "hvupdate apply failed"
 grep -q 'apply: 0.1.0 -> 0.1.1' "$serial.txt" || fail "hvupdate did not report 0.1.0 -> 0.1.1"
