@@ -22,9 +22,19 @@ make_update_fixture "$HVKIT_SCENARIO_DIR/w"   # sets W, STATE, DATA_DISK, TAP, R
 echo "== host: the release store trusts the publisher's key; hvmm today:"
 "$HVMM" --version --state-dir "$STATE"
 echo "== hvmm 0.1.0 boots the Debian guest (hvchan, update permission); in it: hvupdate check, apply, history"
-trap 'kill ${vmm:-} 2>/dev/null || true; cleanup_update_fixture' EXIT
+sock=""
+cleanup() {
+    kill ${vmm:-} 2>/dev/null || true
+    if [ -n "$sock" ]; then
+        "$HVMM" control "$sock" shutdown >/dev/null 2>&1 || true  # a successor still running
+        rm -rf "${sock%/*}"
+    fi
+    cleanup_update_fixture
+}
+trap cleanup EXIT
 t0=$(date +%s.%N)
-sock=$HVKIT_SCENARIO_DIR/w/vm.sock
+# A local directory: the results share (9p) cannot hold a socket.
+sock=$(mktemp -d "${TMPDIR:-/tmp}/hvkit-vm.XXXXXX")/vm.sock
 start_update_vm apply "hvkit.test=hvupdate hvkit.takeover=1" --allow-hypervisor-update \
     --state-dir "$STATE" --control "$sock"
 # Once the guest committed 0.1.1 it waits; the host hands it, running, to
