@@ -41,7 +41,7 @@ Status ReleaseStore::Recover() {
             {st.ColumnInt(0), st.ColumnText(1), st.ColumnText(2), state, st.ColumnText(4)});
     }
     // A stray link from a switch cut between its symlink and its rename.
-    HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/current.new"));
+    HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/current.new", fs()));
     // Whether the staged transaction's owner still lives, asked once: it
     // holds stage.lock until it commits, aborts or dies.
     bool owner_alive = !pending.empty() && !LockFile(dir_ + "/stage.lock", /*wait=*/false).ok();
@@ -49,14 +49,14 @@ Status ReleaseStore::Recover() {
         char slot = p.slot == "b" ? 'b' : 'a';
         if (p.state != TxState::kCommitting && owner_alive) continue;  // a live hvmm's transaction
         if (p.state == TxState::kStaging) {
-            HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming"));
+            HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming", fs()));
             HVKIT_ASSIGN_OR_RETURN(std::optional<SemVer> held, SlotVersion(slot));
-            if (!held) HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot)));
-            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
+            if (!held) HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot), fs()));
+            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots", fs()));
             HVKIT_RETURN_IF_ERROR(SetState(p.id, TxState::kUndone, "interrupted while staging"));
         } else if (p.state == TxState::kStaged) {
-            HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot)));
-            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
+            HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot), fs()));
+            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots", fs()));
             HVKIT_RETURN_IF_ERROR(
                 SetState(p.id, TxState::kUndone, "staged by an earlier hvmm process; expired"));
         } else {

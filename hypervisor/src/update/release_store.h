@@ -79,6 +79,10 @@ struct ReleaseStoreOptions {
     // Test hook: called with the name of each step (release_step::kAll)
     // right after it is durable. Crash tests _exit() the process there.
     std::function<void(std::string_view step)> after_step;
+    // Every change the store makes to its directory, the journal's included,
+    // goes through it (tests pass a fault-injecting one); it must outlive
+    // the store.
+    FileSystem* file_system = &RealFileSystem();
 };
 
 // The variable that names a step for CrashHookFromEnvironment.
@@ -161,6 +165,7 @@ class ReleaseStore {
     Result<std::optional<char>> ReadCurrent() const;
     Status LoadFloor();
     Status LoadCommitted();
+    FileSystem& fs() const { return *options_.file_system; }
 
     std::string dir_;
     ReleaseStoreOptions options_;

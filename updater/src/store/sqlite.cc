@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "file_system_vfs.h"
+
 namespace hvkit {
 
 namespace {
@@ -13,11 +15,12 @@ Status SqlError(sqlite3* db, const std::string& path, std::string_view what) {
 
 }  // namespace
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, FileSystem& fs) {
+    HVKIT_ASSIGN_OR_RETURN(std::string vfs, internal::FileSystemVfs(fs));
     sqlite3* raw = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &raw,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                             nullptr);
+                             vfs.c_str());
     if (rc != SQLITE_OK) {
         std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";
         sqlite3_close(raw);
