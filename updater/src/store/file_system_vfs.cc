@@ -113,14 +113,24 @@ VfsState* State(sqlite3_vfs* vfs) {
     return static_cast<VfsState*>(vfs->pAppData);
 }
 
+// The errno of this thread's last failed FileSystem call: SQLite's clean-up
+// after a failure (a rollback's calls) may change errno before anyone asks.
+thread_local int last_errno = 0;
+
+// SQLITE_OK, or (failed) with errno recorded when (ok) is false.
+int Outcome(bool ok, int failed) {
+    if (!ok) last_errno = errno;
+    return ok ? SQLITE_OK : failed;
+}
+
 int WriteError() {
+    last_errno = errno;
     return errno == ENOSPC || errno == EDQUOT ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 
 int SyncDirectoryOf(FileSystem& fs, const std::string& dir) {
     UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd.valid() || fs.Sync(fd.get()) != 0) return SQLITE_IOERR_DIR_FSYNC;
-    return SQLITE_OK;
+    return Outcome(fd.valid() && fs.Sync(fd.get()) == 0, SQLITE_IOERR_DIR_FSYNC);
 }
 
 int Close(sqlite3_file* file) {
@@ -151,26 +161,25 @@ int Write(sqlite3_file* file, const void* data, int size, sqlite3_int64 offset) 
         }
         if (n == 0) {
             errno = ENOSPC;
-            return SQLITE_FULL;
+            return WriteError();
         }
         p += n;
         offset += n;
         left -= static_cast<size_t>(n);
     }
-    return SQLITE_OK;
+    return Outcome(true, SQLITE_OK);
 }
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
     ShimFile* f = Shim(file);
     if (f->fd < 0) return Real(file)->pMethods->xTruncate(Real(file), size);
-    return f->fs->Truncate(f->fd, static_cast<off_t>(size)) == 0 ? SQLITE_OK
-                                                                 : SQLITE_IOERR_TRUNCATE;
+    return Outcome(f->fs->Truncate(f->fd, static_cast<off_t>(size)) == 0, SQLITE_IOERR_TRUNCATE);
 }
 
 int Sync(sqlite3_file* file, int flags) {
     ShimFile* f = Shim(file);
     if (f->fd < 0) return Real(file)->pMethods->xSync(Real(file), flags);
-    if (f->fs->Sync(f->fd) != 0) return SQLITE_IOERR_FSYNC;
+    if (f->fs->Sync(f->fd) != 0) return Outcome(false, SQLITE_IOERR_FSYNC);
     if (f->sync_directory) {
         int rc = SyncDirectoryOf(*f->fs, *f->directory);
         if (rc != SQLITE_OK) return rc;
@@ -267,7 +276,10 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
         bool create = (flags & SQLITE_OPEN_CREATE) != 0;
         bool existed = access(name, F_OK) == 0;
         f->fd = Descriptors().Acquire(*state->fs, name, create);
-        if (f->fd < 0) return errno == ENOSPC || errno == EDQUOT ? SQLITE_FULL : SQLITE_CANTOPEN;
+        if (f->fd < 0) {
+            return Outcome(false,
+                           errno == ENOSPC || errno == EDQUOT ? SQLITE_FULL : SQLITE_CANTOPEN);
+        }
         int kind = flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL | SQLITE_OPEN_WAL);
         f->sync_directory = !existed && kind != 0;  // as the unix VFS does
         f->directory = new std::string(DirName(name));
@@ -284,7 +296,7 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
 int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
     VfsState* state = State(vfs);
     if (state->fs->UnlinkAt(AT_FDCWD, name) != 0) {
-        return errno == ENOENT ? SQLITE_IOERR_DELETE_NOENT : SQLITE_IOERR_DELETE;
+        return Outcome(false, errno == ENOENT ? SQLITE_IOERR_DELETE_NOENT : SQLITE_IOERR_DELETE);
     }
     return sync_dir ? SyncDirectoryOf(*state->fs, DirName(name)) : SQLITE_OK;
 }
@@ -334,6 +346,14 @@ int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
 }
 
 }  // namespace
+
+int LastFileSystemError() {
+    return last_errno;
+}
+
+void ClearFileSystemError() {
+    last_errno = 0;
+}
 
 Result<std::string> FileSystemVfs(FileSystem& fs) {
     static std::mutex mutex;

@@ -20,4 +20,10 @@ namespace hvkit::internal {
 // database opened with it must be closed before (fs) is destroyed.
 Result<std::string> FileSystemVfs(FileSystem& fs);
 
+// The errno of this thread's last failed FileSystem call in any such VFS
+// since ClearFileSystemError(), or 0: SQLite's own messages ("disk I/O
+// error") do not say what the system said.
+int LastFileSystemError();
+void ClearFileSystemError();
+
 }  // namespace hvkit::internal
