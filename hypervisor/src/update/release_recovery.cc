@@ -11,6 +11,13 @@
 //               slot is emptied
 //   committing  the switch was decided: make `current` point to the slot
 //               (whether or not the rename happened) and mark it committed
+//
+// Whatever the journal says, slots/.incoming and extraction staging
+// directories beside it are removed: they are a failed or cut stage's
+// (under the store lock no stage is running), and a failed stage's own
+// clean-up is not durable, so a power cut can bring them back.
+#include <dirent.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -18,6 +25,23 @@
 #include "update/release_store.h"
 
 namespace hvkit::hvmm {
+
+Status ReleaseStore::RemoveStagingLeftovers() {
+    std::string slots = dir_ + "/slots";
+    std::vector<std::string> stale;
+    if (DIR* d = opendir(slots.c_str())) {
+        while (dirent* e = readdir(d)) {
+            std::string name = e->d_name;
+            // slots/.incoming and its extraction's "..incoming.staging-XXXXXX"
+            if (name.rfind(".incoming", 0) == 0 || name.rfind("..incoming.staging-", 0) == 0) {
+                stale.push_back(name);
+            }
+        }
+        closedir(d);
+    }
+    for (const auto& name : stale) HVKIT_RETURN_IF_ERROR(RemoveTree(slots + "/" + name, fs()));
+    return stale.empty() ? Status::Ok() : SyncDirectory(slots, fs());
+}
 
 Status ReleaseStore::Recover() {
     HVKIT_ASSIGN_OR_RETURN(
@@ -42,6 +66,7 @@ Status ReleaseStore::Recover() {
     }
     // A stray link from a switch cut between its symlink and its rename.
     HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/current.new", fs()));
+    HVKIT_RETURN_IF_ERROR(RemoveStagingLeftovers());
     // Whether the staged transaction's owner still lives, asked once: it
     // holds stage.lock until it commits, aborts or dies.
     bool owner_alive = !pending.empty() && !LockFile(dir_ + "/stage.lock", /*wait=*/false).ok();

@@ -147,6 +147,9 @@ class ReleaseStore {
     // The store lock, held for one operation; the state re-read under it.
     Result<UniqueFd> LockAndReload();
     Status Recover();
+    // Removes slots/.incoming and extraction staging directories a failed
+    // or cut stage left, durably. Only under the store lock.
+    Status RemoveStagingLeftovers();
     // The version slot (slot) holds as far as the journal can name it; none
     // when it is empty or was being replaced.
     Result<std::optional<SemVer>> SlotVersion(char slot);
