@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "fault_loop.h"
+#include "hvkit/store/sqlite.h"
 #include "release_fixture.h"
 #include "update/release_store.h"
 
@@ -83,6 +84,19 @@ class ReleaseStorePowerTest : public testing::ReleaseFixture {
         }
         EXPECT_FALSE(PathExists(store_dir() + "/current.new"));
         EXPECT_GE((*store)->floor(), V("0.1.0"));
+        // No slot holds files the journal does not name (a release-sized
+        // leftover, or worse, one a later rollback could mistake).
+        auto journal = Database::Open(store_dir() + "/journal.sqlite");
+        ASSERT_TRUE(journal.ok());
+        for (char slot : {'a', 'b'}) {
+            auto named = (*journal)->Prepare("SELECT 1 FROM slots WHERE slot = ?");
+            ASSERT_TRUE(named.ok());
+            named->Bind(1, std::string_view(&slot, 1));
+            if (!*named->Step()) {
+                EXPECT_FALSE(PathExists((*store)->SlotPath(slot)))
+                    << "slot " << slot << " holds files the journal does not name";
+            }
+        }
     }
 
     // Staging and committing 0.3.0 over 0.2.0.
@@ -123,6 +137,22 @@ TEST_F(ReleaseStorePowerTest, ENOSPCAtAnyCallOfAnApplyIsAnErrorAndLosesNothing) 
 
 TEST_F(ReleaseStorePowerTest, EIOAtAnyCallOfAnApplyIsAnErrorAndLosesNothing) {
     hvkit::testing::FailEveryCall(Apply(), EIO);
+}
+
+TEST_F(ReleaseStorePowerTest, APowerCutAtAnyCallOfAnAbortLeavesTheCommittedRelease) {
+    Commit({"0.2.0"});
+    SaveTemplate();
+    FaultScenario s;
+    s.root = store_dir();
+    s.setup = [this] { Restore(); };
+    s.operation = [this](FileSystem& fs) -> Status {
+        HVKIT_ASSIGN_OR_RETURN(auto store, ReleaseStore::Open(store_dir(), Options(fs)));
+        HVKIT_RETURN_IF_ERROR(store->Stage(next_).status());
+        return store->Abort();
+    };
+    s.check = [this](bool) { Check(false, "0.2.0", "0.2.0"); };
+    EXPECT_GT(hvkit::testing::CutPowerAtEveryCall(s), 30);
+    hvkit::testing::FailEveryCall(s, ENOSPC);
 }
 
 TEST_F(ReleaseStorePowerTest, APowerCutAtAnyCallOfARollbackLeavesOneReleaseOrTheOther) {

@@ -292,8 +292,13 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     int64_t id = db_->LastInsertRowId();
     HVKIT_RETURN_IF_ERROR(Step(release_step::kStaging));
 
+    bool slot_released = false;  // the journal no longer names the slot's release
+    // Best effort, durable before the journal says failed: a cut before
+    // that leaves the row staging, and recovery finishes the clean-up.
     auto fail = [&](const Status& why) -> Status {
         (void)RemoveTree(incoming, fs());
+        if (slot_released) (void)RemoveTree(SlotPath(slot), fs());
+        (void)SyncDirectory(dir_ + "/slots", fs());
         (void)SetState(id, TxState::kFailed, why.message());
         return why;
     };
@@ -314,6 +319,7 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     // stops naming that one first, so a crash below leaves a slot the
     // journal calls empty (recovery empties it), never a misnamed release.
     Status moved = SetSlotVersion(slot, std::nullopt);
+    slot_released = moved.ok();
     if (moved.ok()) moved = RemoveTree(SlotPath(slot), fs());
     if (moved.ok()) moved = Step(release_step::kSlotEmptied);
     if (moved.ok() &&
