@@ -99,25 +99,33 @@ class ReleaseStorePowerTest : public testing::ReleaseFixture {
         }
     }
 
-    // Staging and committing 0.3.0 over 0.2.0.
-    FaultScenario Apply() {
-        Commit({"0.2.0"});
+    // Staging and committing 0.3.0 over 0.2.0, or, when (both_slots_full),
+    // 0.4.0 over 0.3.0 into the slot that holds 0.2.0.
+    FaultScenario Apply(bool both_slots_full) {
+        const char* before = both_slots_full ? "0.3.0" : "0.2.0";
+        const char* after = both_slots_full ? "0.4.0" : "0.3.0";
+        if (both_slots_full) {
+            Commit({"0.2.0", "0.3.0"});
+        } else {
+            Commit({"0.2.0"});
+        }
         SaveTemplate();
+        std::string package = both_slots_full ? Package("0.4.0") : next_;
+        std::string later = Package("0.9.0");
         FaultScenario s;
         s.root = store_dir();
         s.setup = [this] { Restore(); };
-        s.operation = [this](FileSystem& fs) -> Status {
+        s.operation = [this, package](FileSystem& fs) -> Status {
             HVKIT_ASSIGN_OR_RETURN(auto store, ReleaseStore::Open(store_dir(), Options(fs)));
-            HVKIT_RETURN_IF_ERROR(store->Stage(next_).status());
+            HVKIT_RETURN_IF_ERROR(store->Stage(package).status());
             return store->Commit();
         };
-        s.check = [this](bool done) {
-            Check(done, "0.2.0", "0.3.0");
+        s.check = [this, before, after, later](bool done) {
+            Check(done, before, after);
             // And the store still takes the next release.
             auto store = ReleaseStore::Open(store_dir(), Options());
             ASSERT_TRUE(store.ok());
-            if (!(*store)->committed() || (*store)->committed()->version != V("0.3.0")) return;
-            auto staged = (*store)->Stage(Package("0.4.0"));
+            auto staged = (*store)->Stage(later);
             ASSERT_TRUE(staged.ok()) << staged.status().message();
             EXPECT_TRUE((*store)->Commit().ok());
         };
@@ -128,15 +136,19 @@ class ReleaseStorePowerTest : public testing::ReleaseFixture {
 };
 
 TEST_F(ReleaseStorePowerTest, APowerCutAtAnyCallOfAnApplyLeavesTheOldOrTheNewRelease) {
-    EXPECT_GT(hvkit::testing::CutPowerAtEveryCall(Apply()), 30);
+    EXPECT_GT(hvkit::testing::CutPowerAtEveryCall(Apply(/*both_slots_full=*/false)), 30);
+}
+
+TEST_F(ReleaseStorePowerTest, APowerCutAtAnyCallOfAnApplyOverAnOccupiedSlotLeavesOneOrTheOther) {
+    EXPECT_GT(hvkit::testing::CutPowerAtEveryCall(Apply(/*both_slots_full=*/true)), 30);
 }
 
 TEST_F(ReleaseStorePowerTest, ENOSPCAtAnyCallOfAnApplyIsAnErrorAndLosesNothing) {
-    hvkit::testing::FailEveryCall(Apply(), ENOSPC);
+    hvkit::testing::FailEveryCall(Apply(/*both_slots_full=*/true), ENOSPC);
 }
 
 TEST_F(ReleaseStorePowerTest, EIOAtAnyCallOfAnApplyIsAnErrorAndLosesNothing) {
-    hvkit::testing::FailEveryCall(Apply(), EIO);
+    hvkit::testing::FailEveryCall(Apply(/*both_slots_full=*/true), EIO);
 }
 
 TEST_F(ReleaseStorePowerTest, APowerCutAtAnyCallOfAnAbortLeavesTheCommittedRelease) {
