@@ -15,7 +15,7 @@
 // Whatever the journal says, slots/.incoming and extraction staging
 // directories beside it are removed: they are a failed or cut stage's
 // (under the store lock no stage is running), and a failed stage's own
-// clean-up is not durable, so a power cut can bring them back.
+// clean-up may not be durable, so a power cut can bring them back.
 #include <dirent.h>
 
 #include <cerrno>
@@ -39,8 +39,10 @@ Status ReleaseStore::RemoveStagingLeftovers() {
         }
         closedir(d);
     }
+    // Not fsynced: if a power cut brings them back, the next start removes
+    // them again.
     for (const auto& name : stale) HVKIT_RETURN_IF_ERROR(RemoveTree(slots + "/" + name, fs()));
-    return stale.empty() ? Status::Ok() : SyncDirectory(slots, fs());
+    return Status::Ok();
 }
 
 Status ReleaseStore::Recover() {

@@ -148,7 +148,7 @@ class ReleaseStore {
     Result<UniqueFd> LockAndReload();
     Status Recover();
     // Removes slots/.incoming and extraction staging directories a failed
-    // or cut stage left, durably. Only under the store lock.
+    // or cut stage left. Only under the store lock.
     Status RemoveStagingLeftovers();
     // The version slot (slot) holds as far as the journal can name it; none
     // when it is empty or was being replaced.
