@@ -190,5 +190,18 @@ TEST_F(DurableWriteTest, MakeDirectoriesKeepsWhatItReportedMade) {
     testing::FailEveryCall(s, ENOSPC);
 }
 
+TEST_F(DurableWriteTest, MakeDirectoriesRefusesAFileInTheWay) {
+    Reset();
+    hvkit::testing::WriteTestFile(Path("file"), "x");
+    Status st = MakeDirectories(Path("file/sub"));
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find(Path("file")), std::string::npos) << st.message();
+    st = MakeDirectories(Path("file"));
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("exists and is not a directory"), std::string::npos)
+        << st.message();
+    EXPECT_TRUE(MakeDirectories(root()).ok()) << "an existing directory is made already";
+}
+
 }  // namespace
 }  // namespace hvkit

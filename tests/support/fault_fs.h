@@ -17,6 +17,7 @@
 // Writes through anything but this FileSystem (a plain write(2), SQLite's
 // own VFS) are not durable at all under it: a path that bypasses the seam
 // loses its data at a power cut, which is what the crash tests are for.
+// Not thread-safe: for a test's one thread.
 #pragma once
 
 #include <sys/types.h>

@@ -150,11 +150,23 @@ Result<UniqueFd> LockFile(const std::string& path, bool wait) {
 }
 
 Status MakeDirectories(const std::string& path, FileSystem& fs) {
-    if (path.empty() || PathExists(path)) return Status::Ok();
+    // An existing directory (or a symlink to one) is done; anything else in
+    // the way is an error.
+    auto existing = [&]() -> std::optional<Status> {
+        struct stat st;
+        if (stat(path.c_str(), &st) != 0) return std::nullopt;
+        if (S_ISDIR(st.st_mode)) return Status::Ok();
+        return Error(ErrorCode::kIo,
+                     "cannot create directory " + path + ": it exists and is not a directory");
+    };
+    if (path.empty()) return Status::Ok();
+    if (auto done = existing()) return *done;
     std::string parent = DirName(path);
     if (parent != path) HVKIT_RETURN_IF_ERROR(MakeDirectories(parent, fs));
     if (fs.MakeDirectoryAt(AT_FDCWD, path.c_str(), 0755) != 0) {
-        if (errno == EEXIST) return Status::Ok();  // made by someone else meanwhile
+        if (errno == EEXIST) {  // made meanwhile, by someone else
+            if (auto done = existing()) return *done;
+        }
         return Errno("cannot create directory", path);
     }
     return SyncDirectory(parent, fs);

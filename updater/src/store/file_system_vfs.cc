@@ -278,7 +278,11 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
         bool create = (flags & SQLITE_OPEN_CREATE) != 0;
         bool existed = access(name, F_OK) == 0;
         f->fd = Descriptors().Acquire(*state->fs, name, create);
-        if (f->fd < 0) {
+        if (f->fd < 0 && existed && (errno == EACCES || errno == EROFS)) {
+            // A file this process may only read: the unix VFS opens it
+            // read-only (SQLITE_OPEN_READONLY in out_flags), and nothing is
+            // written through the FileSystem.
+        } else if (f->fd < 0) {
             return Outcome(false,
                            errno == ENOSPC || errno == EDQUOT ? SQLITE_FULL : SQLITE_CANTOPEN);
         }
