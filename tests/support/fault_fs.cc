@@ -26,7 +26,7 @@ std::string PathName(int dir_fd, const char* path) {
     return (dir.ok() && *dir ? **dir : "?") + "/" + path;
 }
 
-std::string Describe(const char* op, int fd) {
+std::string DescribeFd(const char* op, int fd) {
     auto name = ReadSymlink(ProcFd(fd));
     return std::string(op) + " " + (name.ok() && *name ? **name : "?");
 }
@@ -189,22 +189,22 @@ int FaultFileSystem::OpenAt(int dir_fd, const char* path, int flags, mode_t mode
 }
 
 ssize_t FaultFileSystem::Write(int fd, const void* data, size_t size) {
-    if (!Admit(Call::kWrite, hvkit::testing::Describe("write", fd))) return -1;
+    if (!Admit(Call::kWrite, DescribeFd("write", fd))) return -1;
     return write(fd, data, size);
 }
 
 ssize_t FaultFileSystem::PWrite(int fd, const void* data, size_t size, off_t offset) {
-    if (!Admit(Call::kWrite, hvkit::testing::Describe("write", fd))) return -1;
+    if (!Admit(Call::kWrite, DescribeFd("write", fd))) return -1;
     return pwrite(fd, data, size, offset);
 }
 
 int FaultFileSystem::Truncate(int fd, off_t size) {
-    if (!Admit(Call::kTruncate, hvkit::testing::Describe("truncate", fd))) return -1;
+    if (!Admit(Call::kTruncate, DescribeFd("truncate", fd))) return -1;
     return ftruncate(fd, size);
 }
 
 int FaultFileSystem::Sync(int fd) {
-    if (!Admit(Call::kSync, hvkit::testing::Describe("fsync", fd))) return -1;
+    if (!Admit(Call::kSync, DescribeFd("fsync", fd))) return -1;
     if (fsync(fd) != 0) return -1;
     struct stat st;
     if (fstat(fd, &st) != 0) return -1;
@@ -235,7 +235,7 @@ int FaultFileSystem::Sync(int fd) {
 }
 
 int FaultFileSystem::Chmod(int fd, mode_t mode) {
-    if (!Admit(Call::kChmod, hvkit::testing::Describe("chmod", fd))) return -1;
+    if (!Admit(Call::kChmod, DescribeFd("chmod", fd))) return -1;
     return fchmod(fd, mode);
 }
 
