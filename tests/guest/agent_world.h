@@ -58,6 +58,7 @@ class DirectorySource final : public PackageSource {
   public:
     std::map<std::string, std::string> packages;  // version -> file
     int fetches = 0;
+    FileSystem* file_system = &RealFileSystem();  // where a download is written
     Status Refresh() override { return Status::Ok(); }
     Result<std::vector<SemVer>> Available() override {
         std::vector<SemVer> out;
@@ -70,7 +71,7 @@ class DirectorySource final : public PackageSource {
         auto it = packages.find(version.ToString());
         if (it == packages.end()) return Error(ErrorCode::kNotFound, "no such version");
         HVKIT_ASSIGN_OR_RETURN(std::string bytes, ReadFile(it->second, 1 << 26));
-        HVKIT_RETURN_IF_ERROR(WriteFileAtomic(dest, bytes));
+        HVKIT_RETURN_IF_ERROR(WriteFileAtomic(dest, bytes, 0644, *file_system));
         return Sha256::Of(bytes);
     }
 };

@@ -27,29 +27,30 @@ bool ExtensionStore::Staged(const SemVer& version) const {
 
 Status ExtensionStore::Stage(const std::string& package, const PackageTrustStore& trust,
                              const SemVer& version) {
-    HVKIT_RETURN_IF_ERROR(MakeDirectories(dir_ + "/versions"));
+    HVKIT_RETURN_IF_ERROR(MakeDirectories(dir_ + "/versions", fs_));
     std::string dest = VersionDir(version.ToString());
     std::string incoming = dest + ".incoming";
-    HVKIT_RETURN_IF_ERROR(RemoveTree(incoming));
+    HVKIT_RETURN_IF_ERROR(RemoveTree(incoming, fs_));
     ExtractOptions options;
     options.components = {Component::kGuestExtension, Component::kFilterModule, Component::kConfig};
+    options.file_system = &fs_;
     HVKIT_ASSIGN_OR_RETURN(PackageInfo info, ExtractPackageFile(package, trust, incoming, options));
     if (info.manifest.version != version) {
-        (void)RemoveTree(incoming);
+        (void)RemoveTree(incoming, fs_);
         return Error(ErrorCode::kConflict, "package " + package + " is version " +
                                                info.manifest.version.ToString() + ", not " +
                                                version.ToString());
     }
     HVKIT_ASSIGN_OR_RETURN(std::optional<std::string> current, Current());
     if (current == version.ToString()) {
-        (void)RemoveTree(incoming);
+        (void)RemoveTree(incoming, fs_);
         return Status::Ok();  // already installed and in use: nothing to replace
     }
-    HVKIT_RETURN_IF_ERROR(RemoveTree(dest));
-    if (rename(incoming.c_str(), dest.c_str()) != 0) {
+    HVKIT_RETURN_IF_ERROR(RemoveTree(dest, fs_));
+    if (fs_.RenameAt(AT_FDCWD, incoming.c_str(), AT_FDCWD, dest.c_str()) != 0) {
         return Error(ErrorCode::kIo, "moving " + incoming + " into place: " + strerror(errno));
     }
-    return SyncDirectory(dir_ + "/versions");
+    return SyncDirectory(dir_ + "/versions", fs_);
 }
 
 Result<std::optional<std::string>> ExtensionStore::Target(const std::string& link) const {
@@ -72,7 +73,7 @@ Result<std::optional<std::string>> ExtensionStore::Previous() const {
 }
 
 Status ExtensionStore::Point(const std::string& link, const std::string& version) {
-    return ReplaceSymlink(dir_ + "/" + link, kVersionsPrefix + version);
+    return ReplaceSymlink(dir_ + "/" + link, kVersionsPrefix + version, fs_);
 }
 
 Status ExtensionStore::Activate(const SemVer& version) {
@@ -108,8 +109,8 @@ Status ExtensionStore::Discard(const SemVer& version) {
     HVKIT_ASSIGN_OR_RETURN(std::optional<std::string> current, Current());
     HVKIT_ASSIGN_OR_RETURN(std::optional<std::string> previous, Previous());
     if (current == v || previous == v) return Status::Ok();
-    HVKIT_RETURN_IF_ERROR(RemoveTree(VersionDir(v) + ".incoming"));
-    return RemoveTree(VersionDir(v));
+    HVKIT_RETURN_IF_ERROR(RemoveTree(VersionDir(v) + ".incoming", fs_));
+    return RemoveTree(VersionDir(v), fs_);
 }
 
 Status ExtensionStore::CollectGarbage() {
@@ -124,7 +125,8 @@ Status ExtensionStore::CollectGarbage() {
         stale.push_back(name);
     }
     closedir(d);
-    for (const auto& name : stale) HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/versions/" + name));
+    for (const auto& name : stale)
+        HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/versions/" + name, fs_));
     return Status::Ok();
 }
 

@@ -47,9 +47,9 @@ Result<Transaction> FromRow(const Statement& st) {
 
 }  // namespace
 
-Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path) {
+Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path, FileSystem& fs) {
     auto j = std::make_unique<Journal>();
-    HVKIT_ASSIGN_OR_RETURN(j->db_, Database::Open(path));
+    HVKIT_ASSIGN_OR_RETURN(j->db_, Database::Open(path, fs));
     HVKIT_RETURN_IF_ERROR(j->db_->Exec(Schema()));
     return j;
 }

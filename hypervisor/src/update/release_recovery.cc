@@ -11,6 +11,13 @@
 //               slot is emptied
 //   committing  the switch was decided: make `current` point to the slot
 //               (whether or not the rename happened) and mark it committed
+//
+// Whatever the journal says, slots/.incoming and extraction staging
+// directories beside it are removed: they are a failed or cut stage's
+// (under the store lock no stage is running), and a failed stage's own
+// clean-up may not be durable, so a power cut can bring them back.
+#include <dirent.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -18,6 +25,25 @@
 #include "update/release_store.h"
 
 namespace hvkit::hvmm {
+
+Status ReleaseStore::RemoveStagingLeftovers() {
+    std::string slots = dir_ + "/slots";
+    std::vector<std::string> stale;
+    if (DIR* d = opendir(slots.c_str())) {
+        while (dirent* e = readdir(d)) {
+            std::string name = e->d_name;
+            // slots/.incoming and its extraction's "..incoming.staging-XXXXXX"
+            if (name.rfind(".incoming", 0) == 0 || name.rfind("..incoming.staging-", 0) == 0) {
+                stale.push_back(name);
+            }
+        }
+        closedir(d);
+    }
+    // Not fsynced: if a power cut brings them back, the next start removes
+    // them again.
+    for (const auto& name : stale) HVKIT_RETURN_IF_ERROR(RemoveTree(slots + "/" + name, fs()));
+    return Status::Ok();
+}
 
 Status ReleaseStore::Recover() {
     HVKIT_ASSIGN_OR_RETURN(
@@ -41,7 +67,8 @@ Status ReleaseStore::Recover() {
             {st.ColumnInt(0), st.ColumnText(1), st.ColumnText(2), state, st.ColumnText(4)});
     }
     // A stray link from a switch cut between its symlink and its rename.
-    HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/current.new"));
+    HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/current.new", fs()));
+    HVKIT_RETURN_IF_ERROR(RemoveStagingLeftovers());
     // Whether the staged transaction's owner still lives, asked once: it
     // holds stage.lock until it commits, aborts or dies.
     bool owner_alive = !pending.empty() && !LockFile(dir_ + "/stage.lock", /*wait=*/false).ok();
@@ -49,14 +76,14 @@ Status ReleaseStore::Recover() {
         char slot = p.slot == "b" ? 'b' : 'a';
         if (p.state != TxState::kCommitting && owner_alive) continue;  // a live hvmm's transaction
         if (p.state == TxState::kStaging) {
-            HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming"));
+            HVKIT_RETURN_IF_ERROR(RemoveTree(dir_ + "/slots/.incoming", fs()));
             HVKIT_ASSIGN_OR_RETURN(std::optional<SemVer> held, SlotVersion(slot));
-            if (!held) HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot)));
-            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
+            if (!held) HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot), fs()));
+            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots", fs()));
             HVKIT_RETURN_IF_ERROR(SetState(p.id, TxState::kUndone, "interrupted while staging"));
         } else if (p.state == TxState::kStaged) {
-            HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot)));
-            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
+            HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(slot), fs()));
+            HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots", fs()));
             HVKIT_RETURN_IF_ERROR(
                 SetState(p.id, TxState::kUndone, "staged by an earlier hvmm process; expired"));
         } else {

@@ -96,10 +96,11 @@ Result<std::unique_ptr<ReleaseStore>> ReleaseStore::Open(const std::string& dir,
     std::unique_ptr<ReleaseStore> store(new ReleaseStore());
     store->dir_ = dir;
     store->options_ = std::move(options);
-    HVKIT_RETURN_IF_ERROR(MakeDirectories(dir + "/slots"));
+    HVKIT_RETURN_IF_ERROR(MakeDirectories(dir + "/slots", *store->options_.file_system));
     HVKIT_RETURN_IF_ERROR(store->ReleaseKeys().status());
     HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockFile(dir + kStoreLock, /*wait=*/true));
-    HVKIT_ASSIGN_OR_RETURN(store->db_, Database::Open(dir + "/journal.sqlite"));
+    HVKIT_ASSIGN_OR_RETURN(store->db_,
+                           Database::Open(dir + "/journal.sqlite", *store->options_.file_system));
     HVKIT_RETURN_IF_ERROR(store->OpenSchema());
     HVKIT_RETURN_IF_ERROR(store->LoadFloor());
     HVKIT_RETURN_IF_ERROR(store->Recover());
@@ -231,7 +232,7 @@ Result<std::optional<char>> ReleaseStore::ReadCurrent() const {
 }
 
 Status ReleaseStore::SwitchCurrent(char slot) {
-    return ReplaceSymlink(dir_ + "/current", "slots/" + std::string(1, slot));
+    return ReplaceSymlink(dir_ + "/current", "slots/" + std::string(1, slot), fs());
 }
 
 Status ReleaseStore::LoadFloor() {
@@ -291,13 +292,19 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     int64_t id = db_->LastInsertRowId();
     HVKIT_RETURN_IF_ERROR(Step(release_step::kStaging));
 
+    bool slot_released = false;  // the journal no longer names the slot's release
+    // Best effort, durable before the journal says failed: a cut before
+    // that leaves the row staging, and recovery finishes the clean-up.
     auto fail = [&](const Status& why) -> Status {
-        (void)RemoveTree(incoming);
+        (void)RemoveTree(incoming, fs());
+        if (slot_released) (void)RemoveTree(SlotPath(slot), fs());
+        (void)SyncDirectory(dir_ + "/slots", fs());
         (void)SetState(id, TxState::kFailed, why.message());
         return why;
     };
-    HVKIT_RETURN_IF_ERROR(RemoveTree(incoming));
+    HVKIT_RETURN_IF_ERROR(RemoveTree(incoming, fs()));
     ExtractOptions extract;
+    extract.file_system = &fs();
     extract.components = {Component::kHypervisor};
     extract.policy.installed_version = installed;
     auto info = ExtractPackageFile(package_path, keys, incoming, extract);
@@ -312,13 +319,15 @@ Result<StagedRelease> ReleaseStore::Stage(const std::string& package_path) {
     // stops naming that one first, so a crash below leaves a slot the
     // journal calls empty (recovery empties it), never a misnamed release.
     Status moved = SetSlotVersion(slot, std::nullopt);
-    if (moved.ok()) moved = RemoveTree(SlotPath(slot));
+    slot_released = moved.ok();
+    if (moved.ok()) moved = RemoveTree(SlotPath(slot), fs());
     if (moved.ok()) moved = Step(release_step::kSlotEmptied);
-    if (moved.ok() && rename(incoming.c_str(), SlotPath(slot).c_str()) != 0) {
+    if (moved.ok() &&
+        fs().RenameAt(AT_FDCWD, incoming.c_str(), AT_FDCWD, SlotPath(slot).c_str()) != 0) {
         moved = Error(ErrorCode::kIo,
                       "moving the staged release into " + SlotPath(slot) + ": " + strerror(errno));
     }
-    if (moved.ok()) moved = SyncDirectory(dir_ + "/slots");
+    if (moved.ok()) moved = SyncDirectory(dir_ + "/slots", fs());
     if (!moved.ok()) return fail(moved);
     HVKIT_RETURN_IF_ERROR(Step(release_step::kExtracted));
 
@@ -355,8 +364,8 @@ Status ReleaseStore::Commit() {
 Status ReleaseStore::Abort() {
     HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockAndReload());
     if (!staged_) return Error(ErrorCode::kConflict, "no staged release to abort");
-    HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(staged_->release.slot)));
-    HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots"));
+    HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(staged_->release.slot), fs()));
+    HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots", fs()));
     HVKIT_RETURN_IF_ERROR(SetState(staged_->transaction, TxState::kUndone, "aborted"));
     staged_.reset();
     stage_owner_ = UniqueFd();

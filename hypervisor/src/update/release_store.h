@@ -79,6 +79,10 @@ struct ReleaseStoreOptions {
     // Test hook: called with the name of each step (release_step::kAll)
     // right after it is durable. Crash tests _exit() the process there.
     std::function<void(std::string_view step)> after_step;
+    // Every change the store makes to its directory, the journal's included,
+    // goes through it (tests pass a fault-injecting one); it must outlive
+    // the store.
+    FileSystem* file_system = &RealFileSystem();
 };
 
 // The variable that names a step for CrashHookFromEnvironment.
@@ -143,6 +147,9 @@ class ReleaseStore {
     // The store lock, held for one operation; the state re-read under it.
     Result<UniqueFd> LockAndReload();
     Status Recover();
+    // Removes slots/.incoming and extraction staging directories a failed
+    // or cut stage left. Only under the store lock.
+    Status RemoveStagingLeftovers();
     // The version slot (slot) holds as far as the journal can name it; none
     // when it is empty or was being replaced.
     Result<std::optional<SemVer>> SlotVersion(char slot);
@@ -161,6 +168,7 @@ class ReleaseStore {
     Result<std::optional<char>> ReadCurrent() const;
     Status LoadFloor();
     Status LoadCommitted();
+    FileSystem& fs() const { return *options_.file_system; }
 
     std::string dir_;
     ReleaseStoreOptions options_;

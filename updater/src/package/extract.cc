@@ -7,7 +7,8 @@ namespace hvkit {
 
 Result<PackageInfo> ExtractPackage(PackageInput& input, const PackageTrustStore& trust,
                                    const std::string& dest, const ExtractOptions& options) {
-    HVKIT_ASSIGN_OR_RETURN(auto tree, internal::StagingTree::Create(dest, options.components));
+    HVKIT_ASSIGN_OR_RETURN(
+        auto tree, internal::StagingTree::Create(dest, options.components, *options.file_system));
     internal::StreamRules rules{.trust = &trust, .policy = options.policy, .read_payload = true};
     HVKIT_ASSIGN_OR_RETURN(PackageInfo info, internal::ReadPackageStream(input, rules, tree.get()));
     HVKIT_RETURN_IF_ERROR(tree->Commit());

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hvkit/file_system.h"
 #include "hvkit/package/component.h"
 #include "package_stream.h"
 
@@ -18,9 +19,11 @@ namespace hvkit::internal {
 class StagingTree : public PayloadSink {
   public:
     // Creates "(parent of dest)/.(name of dest).staging-XXXXXX". (dest) must not
-    // exist; only files of (components) are written (all when empty).
+    // exist; only files of (components) are written (all when empty). Every
+    // change to the disk goes through (fs), which must outlive the tree.
     static Result<std::unique_ptr<StagingTree>> Create(const std::string& dest,
-                                                       const ComponentSet& components);
+                                                       const ComponentSet& components,
+                                                       FileSystem& fs);
     ~StagingTree() override;
 
     Status OnManifest(const PackageInfo& info) override;
@@ -33,10 +36,12 @@ class StagingTree : public PayloadSink {
     Status Commit();
 
   private:
-    StagingTree(std::string dest, std::string staging, int staging_fd, ComponentSet components);
+    StagingTree(std::string dest, std::string staging, int staging_fd, ComponentSet components,
+                FileSystem& fs);
     Status MakeParents(const std::string& path);
     Status Fail(const std::string& what, const std::string& path) const;
 
+    FileSystem& fs_;
     std::string dest_;
     std::string staging_;
     int staging_fd_;

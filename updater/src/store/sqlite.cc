@@ -2,24 +2,40 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
+
+#include "file_system_vfs.h"
+
 namespace hvkit {
 
 namespace {
 
+// SQLite's words for an error, with the system's when one of the file
+// system calls failed ("disk I/O error (No space left on device)").
+std::string Reason(const char* message) {
+    std::string text = message;
+    if (int sys = internal::LastFileSystemError(); sys != 0) {
+        text += std::string(" (") + strerror(sys) + ")";
+    }
+    return text;
+}
+
 Status SqlError(sqlite3* db, const std::string& path, std::string_view what) {
     return Error(ErrorCode::kIo,
-                 "database " + path + ": " + std::string(what) + ": " + sqlite3_errmsg(db));
+                 "database " + path + ": " + std::string(what) + ": " + Reason(sqlite3_errmsg(db)));
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, FileSystem& fs) {
+    HVKIT_ASSIGN_OR_RETURN(std::string vfs, internal::FileSystemVfs(fs));
     sqlite3* raw = nullptr;
+    internal::ClearFileSystemError();
     int rc = sqlite3_open_v2(path.c_str(), &raw,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                             nullptr);
+                             vfs.c_str());
     if (rc != SQLITE_OK) {
-        std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";
+        std::string msg = raw ? Reason(sqlite3_errmsg(raw)) : "out of memory";
         sqlite3_close(raw);
         return Error(ErrorCode::kIo, "cannot open database " + path + ": " + msg);
     }
@@ -38,8 +54,9 @@ Database::~Database() {
 Status Database::Exec(std::string_view sql) {
     char* err = nullptr;
     std::string text(sql);
+    internal::ClearFileSystemError();
     if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown error";
+        std::string msg = Reason(err ? err : "unknown error");
         sqlite3_free(err);
         return Error(ErrorCode::kIo, "database " + path_ + ": " + msg + " (in: " + text + ")");
     }
@@ -88,6 +105,7 @@ Statement& Statement::BindNull(int index) {
 }
 
 Result<bool> Statement::Step() {
+    internal::ClearFileSystemError();
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "hvkit/file_system.h"
 #include "hvkit/package/component.h"
 #include "hvkit/package/input.h"
 #include "hvkit/package/policy.h"
@@ -20,6 +21,8 @@ struct ExtractOptions {
     // Only files of these components are written (all are still verified);
     // empty means every component. The hypervisor takes its own part this way.
     ComponentSet components{};
+    // Every write, fsync and rename of the extraction goes through it.
+    FileSystem* file_system = &RealFileSystem();
 };
 
 // Verifies (input) against (trust) and extracts it into the new directory

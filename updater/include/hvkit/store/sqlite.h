@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hvkit/file_system.h"
 #include "hvkit/status.h"
 
 struct sqlite3;
@@ -22,7 +23,10 @@ class Database {
   public:
     // Opens or creates (path) with WAL journaling, synchronous=FULL and a busy
     // timeout, so a commit survives a power cut and readers do not block writers.
-    static Result<std::unique_ptr<Database>> Open(const std::string& path);
+    // Every write, sync, create and delete of the database and its WAL goes
+    // through (fs), which must outlive the database.
+    static Result<std::unique_ptr<Database>> Open(const std::string& path,
+                                                  FileSystem& fs = RealFileSystem());
     ~Database();
 
     // Runs SQL without results (schema, BEGIN/COMMIT).

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "hvkit/file_system.h"
 #include "hvkit/package/trust_store.h"
 #include "hvkit/semver.h"
 #include "hvkit/status.h"
@@ -24,7 +25,9 @@ namespace hvkit::agent {
 
 class ExtensionStore {
   public:
-    explicit ExtensionStore(std::string dir) : dir_(std::move(dir)) {}
+    // Every change to (dir) goes through (fs), which must outlive the store.
+    explicit ExtensionStore(std::string dir, FileSystem& fs = RealFileSystem())
+        : dir_(std::move(dir)), fs_(fs) {}
 
     // Extracts the guest's components of the package at (package) into
     // versions/<version>, replacing an earlier staging of the same version.
@@ -52,6 +55,7 @@ class ExtensionStore {
     Status Point(const std::string& link, const std::string& version);
     Status CollectGarbage();
     std::string dir_;
+    FileSystem& fs_;
 };
 
 }  // namespace hvkit::agent

@@ -36,7 +36,9 @@ struct Transaction {
 
 class Journal {
   public:
-    static Result<std::unique_ptr<Journal>> Open(const std::string& path);
+    // Every write and sync of the database goes through (fs) (hvkit/file_system.h).
+    static Result<std::unique_ptr<Journal>> Open(const std::string& path,
+                                                 FileSystem& fs = RealFileSystem());
 
     // A new transaction in its first state; returns its id.
     Result<int64_t> Begin(TxKind kind, const std::string& from, const std::string& to,
