@@ -25,6 +25,11 @@
 //                 real-mode payloads
 //   control/      the host's side: the control socket and serial input
 //                 (own header, control/control.h; it uses Machine's public API)
+//   takeover/     live takeover: the handover socket, spawning the
+//                 successor, the old and the new process's steps (own map:
+//                 takeover/takeover.h; docs/live-takeover.md)
+//   host_side.h   what runs beside the vCPUs for the host (control server,
+//                 serial input) and what of it a takeover hands over
 //   builder.cc    composes a Machine from a MachineConfig; machine.cc,
 //                 machine_state.cc run it and carry its state
 //   run_options.cc  `hvmm run`'s options and usage, from the device rows;
