@@ -132,6 +132,19 @@ constexpr DeviceModule kWidget = {
     .saved_state = kWidgetState,
 };
 
+TEST(RunOptions, ARealModeImageStandsInForTheKernelNeverBesideIt) {
+    auto r = ParseRunOptions({"--real-mode", "counter.bin", "--mem", "64M"});
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->real_mode_path, std::optional<std::string>("counter.bin"));
+    EXPECT_EQ(r->kernel_path, "");
+    auto both = ParseRunOptions({"--kernel", "k", "--real-mode", "counter.bin"});
+    ASSERT_FALSE(both.ok());
+    EXPECT_NE(both.status().message().find("exactly one"), std::string::npos);
+    auto neither = ParseRunOptions({"--mem", "64M"});
+    ASSERT_FALSE(neither.ok());
+    EXPECT_NE(neither.status().message().find("--real-mode"), std::string::npos);
+}
+
 TEST(RunOptions, ARowBringsItsOptionsParseAndUsage) {
     const DeviceModule* rows[] = {&kWidget};
     auto r = ParseRunOptions({"--kernel", "k", "--widget", "tap=w0"}, rows);

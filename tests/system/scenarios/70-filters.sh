@@ -12,7 +12,8 @@
 # Checked: matching packets dropped, others pass, a rewritten payload
 # arrives rewritten; a file with a test signature cannot be opened, others
 # can; a module crash costs only its item (policy) and the worker comes
-# back; hvmm killed mid-stream: every pending item answered by policy
+# back; a live takeover of the VM that hvfilterd does not notice (no detach,
+# nothing by policy); hvmm killed mid-stream: every pending item answered by policy
 # within its deadline, no host process hangs, the counters add up; a new
 # hvmm on the same control socket is attached to and filters again; a
 # malformed configuration refused with file, line and key; hvfilterd's
@@ -75,6 +76,37 @@ check_received 3 "9001 after the crash"
 grep -q "chain worker [0-9]* killed by signal 6" "$serial" ||
     fail "the guest did not report its crashed worker"
 echo "module crash: the item went by policy, a new worker answers"
+
+# --- A live takeover (docs/live-takeover.md): hvfilterd stays attached to
+# the same region and notices nothing: no detach, no item by policy, and
+# every datagram sent across it passes through the guest, now run by the
+# successor hvmm.
+attaches=$(stat_value guest.attaches)
+detaches=$(stat_value guest.detaches)
+timed_out=$(stat_value sources.udp.timed_out)
+absent=$(stat_value sources.udp.guest_absent)
+before=$(received_count)
+(for i in $(seq 1 40); do send_udp 9001 "across $i"; sleep 0.05; done) &
+sender=$!
+sleep 0.5
+takeover_out=$("$HVMM" control "$FILTERS_SOCKET" takeover) || fail "the takeover failed: $takeover_out"
+wait "$sender"
+first_status=0
+wait "$FILTERS_VM" || first_status=$?
+[ "$first_status" = 5 ] || fail "the first hvmm exited $first_status after the takeover, not 5"
+FILTERS_VM=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' <<<"$takeover_out")
+wait_until 60 "the datagrams sent across the takeover" received_count $((before + 40))
+for key in guest.attaches guest.detaches sources.udp.timed_out sources.udp.guest_absent; do
+    case $key in
+        guest.attaches) want=$attaches ;;
+        guest.detaches) want=$detaches ;;
+        sources.udp.timed_out) want=$timed_out ;;
+        *) want=$absent ;;
+    esac
+    [ "$(stat_value "$key")" = "$want" ] ||
+        fail "hvfilterd noticed the takeover: $key went from $want to $(stat_value "$key")"
+done
+echo "takeover: $(sed -n 's/.*"blackout_us":\([0-9]*\).*/blackout \1 us/p' <<<"$takeover_out"); 40 datagrams across it passed, hvfilterd stayed attached"
 
 # --- hvmm killed mid-stream: every pending item answered by policy.
 kill_vm_mid_stream 40
