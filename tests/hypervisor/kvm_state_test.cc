@@ -41,12 +41,17 @@ class KvmState : public ::testing::Test {
         ASSERT_TRUE(bytes.ok()) << bytes.status().message();
         payload_.assign(bytes->begin(), bytes->end());
     }
-    std::unique_ptr<Machine> Build(Serial& serial, bool hvchan = true) {
+    // The tests' machine without its boot image (what AdoptMachine takes).
+    static MachineConfig Config(Serial& serial, bool hvchan) {
         MachineConfig config;
         config.memory_bytes = 0xa0000;
-        config.real_mode_payload = payload_;
         config.devices.hvchan.enabled = hvchan;
         config.serial_sink = serial.Sink();
+        return config;
+    }
+    std::unique_ptr<Machine> Build(Serial& serial, bool hvchan = true) {
+        MachineConfig config = Config(serial, hvchan);
+        config.real_mode_payload = payload_;
         auto m = BuildMachine(config);
         EXPECT_TRUE(m.ok()) << m.status().message();
         return m.ok() ? std::move(*m) : nullptr;
@@ -171,11 +176,8 @@ TEST_F(KvmState, SaveAdoptRestoreSaveGivesTheSameState) {
     for (const SharedFd& s : first->SharedFds()) {
         ASSERT_TRUE(fds.Add(s.name, UniqueFd(fcntl(s.fd, F_DUPFD_CLOEXEC, 0))).ok());
     }
-    MachineConfig config;
-    config.memory_bytes = 0xa0000;
-    config.devices.hvchan.enabled = true;
     Serial second_serial;
-    config.serial_sink = second_serial.Sink();
+    MachineConfig config = Config(second_serial, /*hvchan=*/true);
     auto second = AdoptMachine(config, fds);
     ASSERT_TRUE(second.ok()) << second.status().message();
     Status st = (*second)->RestoreState(*ParseJson(DumpJson(*saved), "machine state"));
@@ -197,9 +199,7 @@ TEST_F(KvmState, AnAdoptedMachineRefusesFdsItDoesNotTakeAndNamesOnesItLacks) {
     Serial serial;
     auto first = Build(serial);
     ASSERT_NE(first, nullptr);
-    MachineConfig config;
-    config.memory_bytes = 0xa0000;
-    config.serial_sink = serial.Sink();
+    MachineConfig config = Config(serial, /*hvchan=*/false);
     // hvchan's memory is handed over, but this configuration has no hvchan.
     HandoverFds extra;
     for (const SharedFd& s : first->SharedFds()) {

@@ -1,5 +1,4 @@
 // The ControlTarget a real Machine answers through.
-#include <time.h>
 #include <unistd.h>
 
 #include "control/control.h"
@@ -7,16 +6,6 @@
 #include "takeover/takeover.h"
 
 namespace hvkit::hvmm {
-
-namespace {
-
-int64_t MonotonicNs() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 MachineControlTarget::MachineControlTarget(Machine& machine, std::string version,
                                            Predecessor* takeover, Json took_over)

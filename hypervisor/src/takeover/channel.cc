@@ -22,9 +22,7 @@ struct FrameHeader {
 };
 
 int64_t NowMs() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+    return MonotonicNs() / 1000000;
 }
 
 // Waits until (fd) is readable or (deadline_ms) passes.
@@ -170,6 +168,23 @@ Result<HandoverMessage> HandoverChannel::Receive(std::chrono::milliseconds timeo
         return Error(ErrorCode::kMalformed, "handover message has no \"type\"");
     }
     return message;
+}
+
+int64_t MonotonicNs() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+Status SendNamedFds(HandoverChannel& channel, Json body, const std::vector<SharedFd>& fds) {
+    Json names = Json::MakeArray();
+    std::vector<int> raw;
+    for (const SharedFd& s : fds) {
+        names.Push(Json(s.name));
+        raw.push_back(s.fd);
+    }
+    body["fds"] = std::move(names);
+    return channel.Send(body, raw);
 }
 
 void SendRefusal(HandoverChannel& channel, const Status& why) {

@@ -1,6 +1,5 @@
 // The old hvmm's side of a live takeover (takeover.h has the steps).
 #include <signal.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,16 +8,6 @@
 #include "takeover/takeover.h"
 
 namespace hvkit::hvmm {
-
-namespace {
-
-int64_t MonotonicNs() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 void TakeoverCrashPoint(std::string_view step) {
     const char* want = getenv(kTakeoverCrashVariable);
@@ -99,14 +88,8 @@ Status Predecessor::HandOver(const std::string& binary, pid_t& successor,
     offer["run_args"] = std::move(args);
     std::vector<SharedFd> shared = machine_.SharedFds();
     if (serial_log_ >= 0) shared.push_back({"serial.log", serial_log_});
-    Json names = Json::MakeArray();
-    std::vector<int> fds;
-    for (const auto& s : shared) {
-        names.Push(Json(s.name));
-        fds.push_back(s.fd);
-    }
-    offer["fds"] = std::move(names);
-    HVKIT_RETURN_IF_ERROR(channel.Send(offer, fds).WithContext("takeover: offer"));
+    HVKIT_RETURN_IF_ERROR(
+        SendNamedFds(channel, std::move(offer), shared).WithContext("takeover: offer"));
     TakeoverCrashPoint("old-offered");
 
     // 2. It built the same machine, while the guest ran on.
@@ -131,14 +114,10 @@ Status Predecessor::HandOver(const std::string& binary, pid_t& successor,
     message["control"] = std::move(control);
     message["paused_at_ns"] = Json(paused_at);
     message["paused"] = Json(was_paused_);
-    Json control_names = Json::MakeArray();
-    std::vector<int> control_raw;
-    for (const auto& [name, fd] : control_fds) {
-        control_names.Push(Json(name));
-        control_raw.push_back(fd.get());
-    }
-    message["fds"] = std::move(control_names);
-    HVKIT_RETURN_IF_ERROR(channel.Send(message, control_raw).WithContext("takeover: state"));
+    std::vector<SharedFd> control_shared;
+    for (const auto& [name, fd] : control_fds) control_shared.push_back({name, fd.get()});
+    HVKIT_RETURN_IF_ERROR(
+        SendNamedFds(channel, std::move(message), control_shared).WithContext("takeover: state"));
     TakeoverCrashPoint("old-state-sent");
 
     // 4. It restored the state.

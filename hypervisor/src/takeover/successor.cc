@@ -1,7 +1,6 @@
 // The new hvmm's side of a live takeover (takeover.h has the steps):
 // `hvmm successor --handover-fd N`.
 #include <fcntl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,12 +18,6 @@ using std::chrono::milliseconds;
 // deadlines, which are shorter than these.
 constexpr milliseconds kOfferWait{30000};
 constexpr milliseconds kStateWait{600000};
-
-int64_t MonotonicNs() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 int Fail(const Status& st) {
     fprintf(stderr, "hvmm successor: %s\n", st.message().c_str());
@@ -162,16 +155,17 @@ int RunSuccessor(int handover_fd) {
 
     // 6. "commit", or the predecessor gone after sending the state: either
     // way it never runs the guest again, so this process must.
-    auto commit = channel.peer_closed()
-                      ? Result<HandoverMessage>(Error(ErrorCode::kNetwork, "gone"))
-                      : channel.Receive(kStateWait);
-    if (!commit.ok() && !channel.peer_closed()) {
-        return Fail(
-            commit.status().WithContext("waiting for the commit; the guest never ran here"));
-    }
-    if (commit.ok() && commit->type() != "commit") {
-        return Fail(Error(ErrorCode::kMalformed, "expected \"commit\", got \"" + commit->type() +
-                                                     "\"; the guest never ran here"));
+    if (!channel.peer_closed()) {
+        auto commit = channel.Receive(kStateWait);
+        if (!commit.ok() && !channel.peer_closed()) {
+            return Fail(
+                commit.status().WithContext("waiting for the commit; the guest never ran here"));
+        }
+        if (commit.ok() && commit->type() != "commit") {
+            return Fail(Error(
+                ErrorCode::kMalformed,
+                "expected \"commit\", got \"" + commit->type() + "\"; the guest never ran here"));
+        }
     }
     machine.Unquiesce();
     if (paused != nullptr && paused->is_bool() && paused->as_bool()) (void)machine.Pause();

@@ -86,6 +86,12 @@ class HandoverChannel {
     bool peer_closed_ = false;
 };
 
+// Sends (body) with (fds), their names listed in body["fds"] in order (the
+// receiver pairs them up again).
+Status SendNamedFds(HandoverChannel& channel, Json body, const std::vector<SharedFd>& fds);
+// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the host,
+// so the predecessor's pause time means the same to the successor.
+int64_t MonotonicNs();
 // Sends {"type":"refused","error":(why)}.
 void SendRefusal(HandoverChannel& channel, const Status& why);
 // Receives a message of type (want) within (timeout); a "refused" answer
