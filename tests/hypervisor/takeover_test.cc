@@ -222,6 +222,18 @@ TEST_F(TakeoverTest, APausedGuestStaysPausedAcrossATakeover) {
     EXPECT_TRUE(Progresses());
 }
 
+TEST_F(TakeoverTest, AFailedTakeoverLeavesAnOperatorsPauseAlone) {
+    StartGuest();
+    ASSERT_TRUE(SendControlRequest(socket_, ControlRequestFor("pause")).ok());
+    EXPECT_EQ(Takeover("/bin/true"), 1);
+    EXPECT_EQ(Status().Find("state")->as_string(), "paused");
+    size_t dots = Dots();
+    usleep(300000);
+    EXPECT_EQ(Dots(), dots) << "the failed takeover resumed a guest the operator paused";
+    ASSERT_TRUE(SendControlRequest(socket_, ControlRequestFor("resume")).ok());
+    EXPECT_TRUE(Progresses());
+}
+
 // A successor killed before the commit: the predecessor resumes the guest.
 class SuccessorDies : public TakeoverTest, public ::testing::WithParamInterface<const char*> {};
 

@@ -48,6 +48,7 @@ TakeoverReport Predecessor::Report() const {
 }
 
 void Predecessor::Run(std::string binary) {
+    we_paused_ = false;
     pid_t successor = -1;
     std::unique_ptr<HandoverChannel> channel;
     bool released = false;
@@ -61,7 +62,9 @@ void Predecessor::Run(std::string binary) {
     channel.reset();
     if (released) host_.Reclaim(std::move(control_fds));
     machine_.Unquiesce();
-    if (!was_paused_) machine_.Resume();
+    // Only a pause of its own: an operator's (before the takeover, or while
+    // it prepared) stays.
+    if (we_paused_) machine_.Resume();
     fprintf(stderr, "hvmm: takeover by %s failed; the guest runs on here: %s\n", binary.c_str(),
             st.message().c_str());
     std::lock_guard lock(mu_);
@@ -105,6 +108,7 @@ Status Predecessor::HandOver(const std::string& binary, pid_t& successor,
     int64_t paused_at = MonotonicNs();
     was_paused_ = machine_.paused();  // an operator's pause carries over
     HVKIT_RETURN_IF_ERROR(machine_.Pause().WithContext("takeover: pause"));
+    we_paused_ = !was_paused_;
     machine_.Quiesce();
     TakeoverCrashPoint("old-paused");
     HVKIT_ASSIGN_OR_RETURN(Json state, machine_.SaveState());

@@ -177,6 +177,7 @@ class Predecessor {
     int serial_log_;
     TakeoverDeadlines deadlines_;
     bool was_paused_ = false;  // by an operator, before the takeover paused it
+    bool we_paused_ = false;   // this takeover paused the vCPUs: its fallback resumes them
     mutable std::mutex mu_;
     TakeoverReport report_;
     std::thread thread_;
