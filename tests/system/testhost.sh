@@ -30,7 +30,8 @@
 #
 # Environment: HVKIT_TESTHOST_MODE (as --mode), HVKIT_TESTHOST_TIMEOUT (as
 # --timeout, default 600), HVKIT_TESTHOST_CPUS (2), HVKIT_TESTHOST_MEM (MiB,
-# 2048), HVKIT_TESTHOST_QEMU_ARGS (more QEMU options, split on spaces),
+# 2048), HVKIT_TESTHOST_QEMU (the QEMU binary, default qemu-system-x86_64
+# on PATH), HVKIT_TESTHOST_QEMU_ARGS (more QEMU options, split on spaces),
 # HVKIT_KVM_PROBE (the hvkit-kvm-probe binary), HVKIT_IMAGE_DIR (where
 # the images are, default build/images; the test host's are built if missing).
 # docs/test-host.md explains the detection and shows the timings.
@@ -174,7 +175,11 @@ if [ ! -f "$image_env" ]; then
 fi
 # shellcheck disable=SC1090
 . "$image_env"
-command -v qemu-system-x86_64 >/dev/null || { say "no qemu-system-x86_64: run scripts/setup.sh"; exit 125; }
+# HVKIT_TESTHOST_QEMU: another QEMU for the test host (a path), e.g. one
+# unpacked from bookworm-backports to compare versions (docs/test-host.md).
+qemu=${HVKIT_TESTHOST_QEMU:-qemu-system-x86_64}
+command -v "$qemu" >/dev/null || { say "no $qemu: run scripts/setup.sh"; exit 125; }
+say "test host QEMU: $("$qemu" --version | head -n 1)"
 
 # shellcheck disable=SC2054 # commas inside QEMU option values
 qemu_args=(
@@ -187,7 +192,7 @@ qemu_args=(
 qemu_args+=(${HVKIT_TESTHOST_QEMU_ARGS:-})
 if [ -n "$shell" ]; then
     say "a shell in the test host's chroot; leaving it powers the test host off (Ctrl-A X quits QEMU)"
-    exec qemu-system-x86_64 "${qemu_args[@]}" -serial mon:stdio \
+    exec "$qemu" "${qemu_args[@]}" -serial mon:stdio \
         -append "console=ttyS0 panic=-1 hvkit.shell=1 hvkit.modules=$TESTHOST_MODULES"
 fi
 
@@ -203,7 +208,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-qemu-system-x86_64 "${qemu_args[@]}" \
+"$qemu" "${qemu_args[@]}" \
     -serial "file:$serial" \
     -append "console=ttyS0 panic=-1 hvkit.results=$results hvkit.modules=$TESTHOST_MODULES" \
     -virtfs "local,path=$results,mount_tag=hvkit_results,security_model=none,multidevs=remap" \
