@@ -124,6 +124,21 @@ TEST(Cpuid, EachVcpuGetsItsApicIdAndTheHypervisorLeaf) {
     EXPECT_EQ(cpuid[4].function, kHvmmCpuidLeaf + 1);
 }
 
+// KVM reports the host's core count in AMD's leaf 0x80000008 (the test host:
+// 2 cores, ECX 0x1001); the guest must see its own vCPUs there.
+TEST(Cpuid, AmdCoreCountIsTheMachinesNotTheHosts) {
+    std::vector<kvm_cpuid_entry2> supported(1);
+    supported[0].function = 0x80000008;
+    supported[0].eax = 0x3928;
+    supported[0].ecx = 0x00031001;  // perf TSC size (17:16) kept, NC 1, 1 ID bit
+    for (auto [count, want] : {std::pair{1u, 0x00030000u}, {2u, 0x00031001u}, {3u, 0x00032002u},
+                               {8u, 0x00033007u}}) {
+        auto cpuid = BuildVcpuCpuid(supported, 0, count);
+        EXPECT_EQ(cpuid[0].ecx, want) << count << " vCPUs";
+        EXPECT_EQ(cpuid[0].eax, 0x3928u);
+    }
+}
+
 TEST(Msr, BootMsrsKeepOnlyWhatKvmSupports) {
     auto msrs = BootMsrs({0x174, 0x2ff, 0x12345});
     ASSERT_EQ(msrs.size(), 2u);

@@ -102,6 +102,7 @@ Result<std::unique_ptr<ReleaseStore>> ReleaseStore::Open(const std::string& dir,
     HVKIT_ASSIGN_OR_RETURN(store->db_,
                            Database::Open(dir + "/journal.sqlite", *store->options_.file_system));
     HVKIT_RETURN_IF_ERROR(store->OpenSchema());
+    HVKIT_RETURN_IF_ERROR(store->OpenTrials());
     HVKIT_RETURN_IF_ERROR(store->LoadFloor());
     HVKIT_RETURN_IF_ERROR(store->Recover());
     HVKIT_RETURN_IF_ERROR(store->LoadCommitted());
@@ -211,6 +212,7 @@ Status ReleaseStore::MarkCommitted(int64_t id, const Release& release, const Sem
     HVKIT_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
         HVKIT_RETURN_IF_ERROR(SetState(id, TxState::kCommitted));
         HVKIT_RETURN_IF_ERROR(SetSlotVersion(release.slot, release.version));
+        HVKIT_RETURN_IF_ERROR(EndTrial(id, TrialOutcome::kPassed, ""));
         HVKIT_ASSIGN_OR_RETURN(
             Statement st, db_->Prepare("INSERT INTO floor(id, version) VALUES (1, ?) "
                                        "ON CONFLICT(id) DO UPDATE SET version = excluded.version"));
@@ -364,6 +366,12 @@ Status ReleaseStore::Commit() {
 Status ReleaseStore::Abort() {
     HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockAndReload());
     if (!staged_) return Error(ErrorCode::kConflict, "no staged release to abort");
+    HVKIT_ASSIGN_OR_RETURN(std::optional<Trial> trial, LastTrial());
+    if (trial && trial->transaction == staged_->transaction &&
+        trial->outcome == TrialOutcome::kOnTrial) {
+        return Error(ErrorCode::kConflict, "release " + staged_->release.version.ToString() +
+                                               " is on trial; its trial decides");
+    }
     HVKIT_RETURN_IF_ERROR(RemoveTree(SlotPath(staged_->release.slot), fs()));
     HVKIT_RETURN_IF_ERROR(SyncDirectory(dir_ + "/slots", fs()));
     HVKIT_RETURN_IF_ERROR(SetState(staged_->transaction, TxState::kUndone, "aborted"));

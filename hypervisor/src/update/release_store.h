@@ -25,6 +25,15 @@
 // is durable, so Open() after a crash at any point finds the old or the new
 // release and finishes (committing) or undoes (staging, staged) what was in
 // flight. See docs/hypervisor-update.md.
+//
+// The trial (docs/live-takeover.md): a staged release may be put on trial
+// (BeginTrial) while its hvmm takes over the running guest from the staged
+// slot. `current` and the floor stay until the trial passes (Commit); a
+// failed trial (FailTrial) empties the slot. The trial's owner holds
+// stage.lock throughout, so a host that restarts mid-trial still starts the
+// previous release from `current`, and the next Open records the trial
+// interrupted. Trials live in their own table (journal.sqlite `trials`),
+// additive to schema 1: an older hvmm reads the journal unchanged.
 #pragma once
 
 #include <array>
@@ -72,6 +81,19 @@ inline constexpr std::array<std::string_view, 7> kAll = {
     kStaging, kSlotEmptied, kExtracted, kStaged, kCommitting, kSwitched, kCommitted};
 }  // namespace release_step
 
+// A release's trial, as journaled.
+enum class TrialOutcome { kOnTrial, kPassed, kFailed };
+std::string_view TrialOutcomeName(TrialOutcome outcome);  // "on-trial", "passed", "failed"
+
+struct Trial {
+    int64_t transaction = 0;
+    SemVer version;
+    TrialOutcome outcome = TrialOutcome::kOnTrial;
+    std::string detail;       // why it failed; empty otherwise
+    int64_t started_at = 0;   // Unix seconds
+    int64_t ended_at = 0;     // 0 while on trial
+};
+
 struct ReleaseStoreOptions {
     // The version of the hvmm using the store: the floor for a fresh store
     // (no release committed yet) and what a package must upgrade from.
@@ -105,6 +127,8 @@ class ReleaseStore {
     // updates (no keys needed, no recovery): none when (dir) has no journal
     // or nothing is committed. For `hvmm --version`.
     static Result<std::optional<Release>> Peek(const std::string& dir);
+    // The last trial at (dir), read the same way; none when there was none.
+    static Result<std::optional<Trial>> PeekTrial(const std::string& dir);
 
     // The release `current` points to; none on a fresh store.
     std::optional<Release> committed() const { return committed_; }
@@ -130,10 +154,21 @@ class ReleaseStore {
     // `current` does not point to. One transaction at a time on the whole
     // directory, whichever hvmm holds it (kConflict naming the owner).
     Result<StagedRelease> Stage(const std::string& package_path);
-    // Switches `current` to the staged slot and raises the floor.
+    // Switches `current` to the staged slot and raises the floor; passes
+    // the staged release's trial, if it is on one.
     Status Commit();
-    // Drops the staged release (its slot is emptied).
+    // Drops the staged release (its slot is emptied). kConflict while it is
+    // on trial: the trial ends by Commit or FailTrial.
     Status Abort();
+    // Puts the staged release on trial: journaled, nothing else moves.
+    // kConflict without a staged release or when it is already on trial.
+    Result<Trial> BeginTrial();
+    // Ends the staged release's trial as failed for (why): the slot is
+    // emptied, the transaction ends failed ("trial failed: WHY"), `current`
+    // and the floor never moved.
+    Status FailTrial(std::string_view why);
+    // The last trial (the one running, or the last decided); none if none.
+    Result<std::optional<Trial>> LastTrial() const;
     // Switches `current` back to the other slot when it holds the release
     // committed before this one and that is not below the floor. Journaled
     // and recovered like a commit; the floor stays.
@@ -168,6 +203,11 @@ class ReleaseStore {
     Result<std::optional<char>> ReadCurrent() const;
     Status LoadFloor();
     Status LoadCommitted();
+    // Creates the trials table (additive to schema 1) when missing.
+    Status OpenTrials();
+    // Ends (transaction)'s trial, if on trial, with (outcome) and (detail);
+    // inside the caller's SQLite transaction.
+    Status EndTrial(int64_t transaction, TrialOutcome outcome, std::string_view detail);
     FileSystem& fs() const { return *options_.file_system; }
 
     std::string dir_;

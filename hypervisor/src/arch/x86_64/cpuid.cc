@@ -67,6 +67,13 @@ std::vector<kvm_cpuid_entry2> BuildVcpuCpuid(const std::vector<kvm_cpuid_entry2>
             case 0x1f:
                 FillTopology(e, apic_id, count);
                 break;
+            case 0x80000008:
+                // AMD: cores per package - 1 (NC, bits 7:0) and the APIC ID
+                // bits that number them (bits 15:12). KVM reports the host's
+                // (a 2-core host told a 1-vCPU guest it had 2 cores);
+                // QEMU derives both from its topology, as hvmm does here.
+                e.ecx = (e.ecx & ~0xf0ffu) | (BitsFor(count) << 12) | ((count - 1) & 0xff);
+                break;
             case 0x8000001e:  // AMD: extended APIC ID, compute unit, node
                 e.eax = apic_id;
                 e.ebx = index & 0xff;
