@@ -13,6 +13,8 @@
 #   hvkit.modules=PATH   the kernel's module tree on the build machine, bound at
 #                        /lib/modules/$(uname -r) in the chroot for modprobe
 #   hvkit.shell=1        a shell on the console in the chroot instead (by hand)
+#   hvkit.kallsyms=1     write the kernel's text symbols to $results/kallsyms
+#                        (the runner keeps them to name a hung vCPU's RIP)
 # Progress lines start with "hvkit-testhost:"; docs/test-host.md has the rest.
 
 export PATH=/bin
@@ -35,11 +37,13 @@ say "init started at $(cut -d' ' -f1 /proc/uptime) s"
 results=""
 modules=""
 shell=""
+kallsyms=""
 for arg in $(cat /proc/cmdline); do
     case $arg in
         hvkit.results=*) results=${arg#hvkit.results=} ;;
         hvkit.modules=*) modules=${arg#hvkit.modules=} ;;
         hvkit.shell=1) shell=1 ;;
+        hvkit.kallsyms=1) kallsyms=1 ;;
     esac
 done
 
@@ -96,6 +100,7 @@ mkdir -p "/newroot$results"
 mount -t 9p -o "$opts" hvkit_results "/newroot$results" || fail "cannot mount the results share (9p tag hvkit_results)"
 [ -f "/newroot$results/run.sh" ] || fail "no run.sh in the results share"
 
+[ -z "$kallsyms" ] || grep ' [tT] ' /proc/kallsyms >"/newroot$results/kallsyms"
 say "scenario starting at $(cut -d' ' -f1 /proc/uptime) s"
 : >"/newroot$results/started"
 (

@@ -197,6 +197,13 @@ if [ -n "$shell" ]; then
 fi
 
 serial=$results/serial.log
+# QEMU's human monitor, so a hung test host can be asked where its vCPUs are
+# (give_up). A local path: the results directory may be a share.
+monitor=$(mktemp -u "${TMPDIR:-/tmp}/hvkit-testhost-monitor.XXXXXX")
+# The test host kernel's text symbols (nokaslr: the same every boot), to name
+# those RIPs; the first boot of a kernel release writes them (hvkit.kallsyms=1).
+kallsyms=$(dirname "$image_env")/kallsyms-$TESTHOST_KERNEL_RELEASE
+want_kallsyms=$([ -s "$kallsyms" ] || echo " hvkit.kallsyms=1")
 say "serial log: $serial"
 say "results: $results"
 qemu_pid=""
@@ -204,13 +211,15 @@ tail_pid=""
 cleanup() {
     [ -z "$qemu_pid" ] || kill "$qemu_pid" 2>/dev/null || true
     [ -z "$tail_pid" ] || kill "$tail_pid" 2>/dev/null || true
+    rm -f "$monitor"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 "$qemu" "${qemu_args[@]}" \
     -serial "file:$serial" \
-    -append "console=ttyS0 panic=-1 hvkit.results=$results hvkit.modules=$TESTHOST_MODULES" \
+    -monitor "unix:$monitor,server,nowait" \
+    -append "console=ttyS0 panic=-1 nokaslr hvkit.results=$results hvkit.modules=$TESTHOST_MODULES$want_kallsyms" \
     -virtfs "local,path=$results,mount_tag=hvkit_results,security_model=none,multidevs=remap" \
     </dev/null >"$results/qemu.log" 2>&1 &
 qemu_pid=$!
@@ -229,8 +238,20 @@ stalled() {
     [ -n "$newest" ] && (($(date +%s) - ${newest%.*} >= stall))
 }
 
-# give_up STATUS WHY: kills QEMU, says WHY with the serial log's tail, exits STATUS.
+keep_kallsyms() {
+    [ -s "$kallsyms" ] || [ ! -s "$results/kallsyms" ] || cp "$results/kallsyms" "$kallsyms" || true
+}
+
+# give_up STATUS WHY: kills QEMU, says WHY with the serial log's tail, exits
+# STATUS. First it asks QEMU where the test host's vCPUs are
+# (testhost-registers.txt: RIP, CPL, the kernel symbol; nokaslr above).
 give_up() {
+    keep_kallsyms
+    if python3 "$repo/tests/system/lib/testhost_registers.py" "$monitor" "$kallsyms" \
+        >"$results/testhost-registers.txt" 2>&1; then
+        say "where the test host's vCPUs were ($results/testhost-registers.txt):"
+        sed -n '/^sample/,/^$/p' "$results/testhost-registers.txt" >&2
+    fi
     kill "$qemu_pid" 2>/dev/null || true
     wait "$qemu_pid" 2>/dev/null || true
     qemu_pid=""
@@ -259,6 +280,7 @@ wait "$qemu_pid" || qemu_rc=$?
 qemu_pid=""
 wait "$tail_pid" 2>/dev/null || true
 tail_pid=""
+keep_kallsyms
 t1=$(now)
 [ -n "$started" ] || { [ -e "$results/started" ] && started=$t1; } || true
 
