@@ -695,6 +695,10 @@ class Machine {
     void Stop(std::string detail = "stop requested") {
         control_.RequestStop(StopReason::kHostRequest, std::move(detail));
     }
+    // A stop for an error of hvmm's own (exit status 1), (detail) saying what.
+    void StopFailed(std::string detail) {
+        control_.RequestStop(StopReason::kError, std::move(detail));
+    }
     // The stop after a live takeover's commit: a successor runs the guest.
     void StopHandedOver(std::string detail) {
         control_.RequestStop(StopReason::kHandedOver, std::move(detail));

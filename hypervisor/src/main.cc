@@ -41,10 +41,12 @@ constexpr const char* kHelpTail = R"(  hvmm control PATH CMD
       control socket at PATH and print the JSON response; exit 0 when it
       says "ok":true. filter-attach's fds are closed: hvfilterd is the
       client that keeps them.
-  hvmm control PATH takeover [--binary FILE]
+  hvmm control PATH takeover [--binary FILE] [--trial MS]
       Hand the running guest to a new hvmm process (FILE, default this
       hvmm's own binary) without stopping it (docs/live-takeover.md); print
-      the successor's status, or the reason it fell back (exit 1).
+      the successor's status, or the reason it fell back (exit 1). With
+      --trial, the new hvmm must see the guest make an hvchan call within
+      MS milliseconds, or it hands the guest back (exit 1).
   hvmm check-kvm
       Say whether /dev/kvm is usable and what backs it.
   hvmm --version [--state-dir DIR]
@@ -102,10 +104,12 @@ bool ResponseOk(const std::string& response) {
     return ok != nullptr && ok->is_bool() && ok->as_bool();
 }
 
-// `hvmm control PATH takeover [--binary FILE]`: starts a live takeover and
-// waits for its outcome: the successor answering the socket (its status is
-// printed, exit 0) or the takeover falling back (the reason, exit 1).
-int ControlTakeover(const std::string& path, const std::optional<std::string>& binary) {
+// `hvmm control PATH takeover [--binary FILE] [--trial MS]`: starts a live
+// takeover and waits for its outcome: the successor answering the socket
+// (its status is printed, exit 0; on trial, once it passed) or the takeover
+// falling back (the reason, exit 1).
+int ControlTakeover(const std::string& path, const std::optional<std::string>& binary,
+                    int64_t trial_ms) {
     std::string absolute;
     if (binary) {
         char* real = realpath(binary->c_str(), nullptr);
@@ -127,6 +131,7 @@ int ControlTakeover(const std::string& path, const std::optional<std::string>& b
     Json request = Json::MakeObject();
     request["cmd"] = Json("takeover");
     if (!absolute.empty()) request["binary"] = Json(absolute);
+    if (trial_ms > 0) request["trial_ms"] = Json(trial_ms);
     auto started = SendControlRequest(path, DumpJson(request, 0));
     if (!started.ok()) return Fail(started.status());
     if (!ResponseOk(*started)) {
@@ -135,7 +140,8 @@ int ControlTakeover(const std::string& path, const std::optional<std::string>& b
     }
     // While the guest changes hands nobody answers; the status after comes
     // from the successor, or from this hvmm if it fell back.
-    for (int attempt = 0; attempt < 600; ++attempt) {
+    int attempts = 600 + static_cast<int>(trial_ms / 100) + (trial_ms > 0 ? 1200 : 0);
+    for (int attempt = 0; attempt < attempts; ++attempt) {
         auto now = SendControlRequest(path, ControlRequestFor("status"), 300000);
         if (!now.ok()) return Fail(now.status().WithContext("after takeover"));
         auto status = ParseJson(*now, "control response");
@@ -144,8 +150,16 @@ int ControlTakeover(const std::string& path, const std::optional<std::string>& b
         const Json* takeover = status->Find("takeover");
         const Json* state = takeover != nullptr ? takeover->Find("state") : nullptr;
         if (now_pid != nullptr && now_pid->is_int() && now_pid->as_int() != pid->as_int()) {
+            const Json* took_over = status->Find("took_over");
+            const Json* trial =
+                took_over != nullptr && took_over->is_object() ? took_over->Find("trial") : nullptr;
+            std::string verdict = trial != nullptr && trial->is_string() ? trial->as_string() : "";
+            if (trial_ms > 0 && (verdict == "on-trial" || verdict == "handed-back")) {
+                usleep(100000);  // the verdict is still to come
+                continue;
+            }
             printf("%s\n", now->c_str());
-            return kExitOk;
+            return trial_ms > 0 && verdict != "passed" ? kExitFailure : kExitOk;
         }
         if (state != nullptr && state->is_string() && state->as_string() == "fell-back") {
             printf("%s\n", now->c_str());
@@ -153,18 +167,31 @@ int ControlTakeover(const std::string& path, const std::optional<std::string>& b
         }
         usleep(100000);
     }
-    return Fail(Error(ErrorCode::kNetwork, "takeover: no outcome after 60 s"));
+    return Fail(Error(ErrorCode::kNetwork,
+                      "takeover: no outcome after " + std::to_string(attempts / 10) + " s"));
 }
 
 // `hvmm control PATH CMD`: one request, its response on stdout.
 int Control(const std::vector<std::string>& argv) {
-    auto args = cli::ParseArgs(argv, {.value_options = {"--binary"}, .positional = 2});
+    auto args = cli::ParseArgs(argv, {.value_options = {"--binary", "--trial"}, .positional = 2});
     if (!args.ok())
         return Usage("control: " + args.status().message() + " (hvmm control PATH CMD)");
     auto binary = args->One("--binary");
     if (!binary.ok()) return Usage(binary.status().message());
-    if (args->positional[1] == "takeover") return ControlTakeover(args->positional[0], *binary);
-    if (*binary) return Usage("control: --binary goes with takeover only");
+    auto trial = args->One("--trial");
+    if (!trial.ok()) return Usage(trial.status().message());
+    int64_t trial_ms = 0;
+    if (*trial) {
+        char* end = nullptr;
+        trial_ms = strtoll((*trial)->c_str(), &end, 10);
+        if (end == (*trial)->c_str() || *end != '\0' || trial_ms <= 0 || trial_ms > 3600000) {
+            return Usage("control: --trial takes milliseconds from 1 to 3600000, not " + **trial);
+        }
+    }
+    if (args->positional[1] == "takeover") {
+        return ControlTakeover(args->positional[0], *binary, trial_ms);
+    }
+    if (*binary || *trial) return Usage("control: --binary and --trial go with takeover only");
     auto response = SendControlRequest(args->positional[0], ControlRequestFor(args->positional[1]));
     if (!response.ok()) return Fail(response.status());
     printf("%s\n", response->c_str());
@@ -238,6 +265,7 @@ int Run(const std::vector<std::string>& argv) {
     ReleaseBootImages(config);
     HostSide host(**machine, config.devices.serial.read_stdin);
     Predecessor takeover(**machine, host, argv, log.valid() ? log.get() : -1);
+    OfferTrials(**machine, takeover);
     Status started = host.Start(options->control_path, std::make_unique<MachineControlTarget>(
                                                            **machine, HvmmVersion(), &takeover));
     if (!started.ok()) return Fail(started);

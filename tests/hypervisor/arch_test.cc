@@ -131,8 +131,8 @@ TEST(Cpuid, AmdCoreCountIsTheMachinesNotTheHosts) {
     supported[0].function = 0x80000008;
     supported[0].eax = 0x3928;
     supported[0].ecx = 0x00031001;  // perf TSC size (17:16) kept, NC 1, 1 ID bit
-    for (auto [count, want] : {std::pair{1u, 0x00030000u}, {2u, 0x00031001u}, {3u, 0x00032002u},
-                               {8u, 0x00033007u}}) {
+    for (auto [count, want] :
+         {std::pair{1u, 0x00030000u}, {2u, 0x00031001u}, {3u, 0x00032002u}, {8u, 0x00033007u}}) {
         auto cpuid = BuildVcpuCpuid(supported, 0, count);
         EXPECT_EQ(cpuid[0].ecx, want) << count << " vCPUs";
         EXPECT_EQ(cpuid[0].eax, 0x3928u);

@@ -21,6 +21,7 @@
 
 #include "control/control.h"
 #include "hvkit/json.h"
+#include "takeover/takeover.h"
 #include "temp_dir.h"
 
 extern char** environ;
@@ -138,10 +139,11 @@ class TakeoverTest : public ::testing::Test {
         return out;
     }
 
-    // `hvmm control SOCKET takeover [--binary B]`'s exit status.
-    int Takeover(const std::string& binary = "") {
+    // `hvmm control SOCKET takeover [--binary B] [--trial MS]`'s exit status.
+    int Takeover(const std::string& binary = "", int64_t trial_ms = 0) {
         std::vector<std::string> argv = {kHvmm, "control", socket_, "takeover"};
         if (!binary.empty()) argv.insert(argv.end(), {"--binary", binary});
+        if (trial_ms > 0) argv.insert(argv.end(), {"--trial", std::to_string(trial_ms)});
         pid_t pid = Spawn(argv);
         return pid > 0 ? Wait(pid) : -1;
     }
@@ -276,6 +278,72 @@ TEST_F(TakeoverTest, APredecessorKilledBeforeTheStateLeavesNoGuestRunningTwice) 
     usleep(500000);
     EXPECT_EQ(Dots(), dots) << "a guest still runs somewhere";
     EXPECT_EQ(ServingPid(), -1);
+}
+
+// On trial (docs/live-takeover.md, "The trial"): the successor must see the
+// guest answer on hvchan, or hand the guest back. The counter guest makes no
+// hvchan calls; HVMM_TEST_TRIAL_VERDICT=healthy stands in for one.
+std::string TrialVerdict(const char* verdict) {
+    return std::string(kTrialVerdictVariable) + "=" + verdict;
+}
+
+std::string TrialState(const Json& status) {
+    const Json* took_over = status.is_object() ? status.Find("took_over") : nullptr;
+    const Json* trial =
+        took_over != nullptr && took_over->is_object() ? took_over->Find("trial") : nullptr;
+    return trial != nullptr && trial->is_string() ? trial->as_string() : "";
+}
+
+TEST_F(TakeoverTest, ATrialThatPassesHandsTheGuestOver) {
+    StartGuest({TrialVerdict("healthy")});
+    ASSERT_EQ(Takeover(kHvmmNext, 5000), 0);
+    EXPECT_EQ(Wait(first_), 5);
+    Json s = Status();
+    EXPECT_EQ(TrialState(s), "passed");
+    EXPECT_EQ(s.Find("version")->as_string(), "0.1.1");
+    EXPECT_TRUE(Progresses());
+    EXPECT_EQ(Starts(), 1u) << Log();
+}
+
+TEST_F(TakeoverTest, AGuestThatNeverAnswersIsHandedBackAndRunsOnHere) {
+    StartGuest();
+    EXPECT_EQ(Takeover(kHvmmNext, 300), 1) << "a failed trial is a failed takeover";
+    EXPECT_TRUE(Alive(first_));
+    EXPECT_EQ(ServingPid(), first_) << "the predecessor serves the control socket again";
+    Json s = Status();
+    const Json* takeover = s.Find("takeover");
+    ASSERT_NE(takeover, nullptr);
+    EXPECT_EQ(takeover->Find("state")->as_string(), "fell-back");
+    std::string error = takeover->Find("error")->as_string();
+    EXPECT_NE(error.find("trial"), std::string::npos) << error;
+    EXPECT_NE(error.find("no hvchan"), std::string::npos) << error;
+    EXPECT_TRUE(Progresses()) << "the guest handed back does not run";
+    EXPECT_EQ(Starts(), 1u) << Log();
+    // Handed back whole: it can change hands again.
+    ASSERT_EQ(Takeover(kHvmmNext), 0);
+    EXPECT_EQ(Wait(first_), 5);
+    EXPECT_TRUE(Progresses());
+    EXPECT_EQ(Starts(), 1u) << Log();
+}
+
+TEST_F(TakeoverTest, ASuccessorThatDiesOnTrialTakesTheGuestAndStopsThePredecessorWithAnError) {
+    StartGuest({TrialVerdict("healthy"), "HVMM_TEST_TAKEOVER_CRASH=new-on-trial"});
+    (void)Takeover(kHvmmNext, 5000);
+    EXPECT_EQ(Wait(first_), 1) << "the guest is lost: the predecessor must say so";
+    EXPECT_EQ(ServingPid(), -1);
+    size_t dots = Dots();
+    usleep(300000);
+    EXPECT_EQ(Dots(), dots) << "a guest still runs somewhere";
+}
+
+TEST_F(TakeoverTest, APredecessorGoneBeforeTheVerdictLeavesTheGuestUnconfirmedInTheSuccessor) {
+    StartGuest({TrialVerdict("healthy"), "HVMM_TEST_TAKEOVER_CRASH=old-committed"});
+    (void)Takeover(kHvmmNext, 5000);
+    EXPECT_EQ(Wait(first_), 128 + SIGKILL);
+    ASSERT_TRUE(Eventually([&] { return TrialState(Status()) == "unconfirmed"; }))
+        << DumpJson(Status(), 0);
+    EXPECT_TRUE(Progresses());
+    EXPECT_EQ(Starts(), 1u) << Log();
 }
 
 }  // namespace

@@ -99,7 +99,9 @@ enum hvchan_call {
     /* args: session. Checks the size and hash announced at BEGIN, verifies
      * the package and stages its hypervisor files in the inactive slot. */
     HVCHAN_CALL_UPDATE_END = 0x12,
-    /* args: session. Switches the committed release atomically. */
+    /* args: session. Switches the committed release atomically; on a host
+     * that takes the guest over on commit, puts it on trial first
+     * (HVCHAN_UPDATE_TRIAL). */
     HVCHAN_CALL_UPDATE_COMMIT = 0x13,
     /* args: session. Drops the session and anything it staged. */
     HVCHAN_CALL_UPDATE_ABORT = 0x14,
@@ -134,7 +136,13 @@ enum hvchan_update_state {
     HVCHAN_UPDATE_TRANSFERRING = 1, /* BEGIN accepted; chunks arriving (was RECEIVING) */
     HVCHAN_UPDATE_STAGED = 2,       /* END verified and staged it */
     HVCHAN_UPDATE_COMMITTED = 3,    /* the last session committed */
-    HVCHAN_UPDATE_FAILED = 4        /* the last session ended in an error */
+    HVCHAN_UPDATE_FAILED = 4,       /* the last session ended in an error */
+    /* COMMIT put the release on trial: its hvmm takes the running guest
+     * over and must see the guest answer on hvchan; then COMMITTED (it
+     * passed; committed_version names it) or FAILED (the previous release
+     * runs on; message says why). Poll UPDATE_STATUS meanwhile: those calls
+     * are the answer the new hvmm waits for. */
+    HVCHAN_UPDATE_TRIAL = 5
 };
 struct hvchan_update_status {
     uint32_t state;             /* hvchan_update_state */

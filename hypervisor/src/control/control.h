@@ -39,10 +39,12 @@ inline constexpr size_t kMaxControlLine = 64 * 1024;
 
 enum class ControlCommand { kStatus, kPause, kResume, kShutdown, kFilterAttach, kTakeover };
 
-// A parsed request: the command, and takeover's optional "binary".
+// A parsed request: the command, and takeover's optional "binary" and
+// "trial_ms".
 struct ControlRequest {
     ControlCommand command = ControlCommand::kStatus;
-    std::string binary;  // takeover: the successor hvmm ("" = this binary)
+    std::string binary;    // takeover: the successor hvmm ("" = this binary)
+    int64_t trial_ms = 0;  // takeover: on trial for this long (0: none)
 };
 
 // What {"cmd":"status"} reports.
@@ -81,7 +83,8 @@ class ControlTarget {
     virtual Result<FilterAttachment> AttachFilter();
     // Starts a live takeover by (binary) ("" = this hvmm's own binary); the
     // outcome shows in Report(). The default refuses.
-    virtual Status Takeover(const std::string& binary);
+    // On trial when (trial_ms) > 0 (docs/live-takeover.md, "The trial").
+    virtual Status Takeover(const std::string& binary, int64_t trial_ms);
 };
 
 // A response line and the fds sent with it (SCM_RIGHTS, in order, in the
@@ -153,10 +156,14 @@ class MachineControlTarget final : public ControlTarget {
     void Resume() override;
     void Shutdown() override;
     Result<FilterAttachment> AttachFilter() override;
-    Status Takeover(const std::string& binary) override;
+    Status Takeover(const std::string& binary, int64_t trial_ms) override;
+    // A successor on trial: its state ("on-trial", "passed", ...) shows as
+    // took_over's "trial".
+    void ReportTrial(std::function<std::string()> state) { trial_state_ = std::move(state); }
 
   private:
     Machine& machine_;
+    std::function<std::string()> trial_state_;
     std::string version_;
     Predecessor* takeover_;
     Json took_over_;

@@ -29,6 +29,7 @@ VmStatusReport MachineControlTarget::Report() const {
         r.committed_version = hvchan->committed_version();
     }
     r.took_over = took_over_;
+    if (trial_state_ && r.took_over.is_object()) r.took_over["trial"] = Json(trial_state_());
     if (takeover_ != nullptr) {
         TakeoverReport t = takeover_->Report();
         if (!t.state.empty()) {
@@ -55,11 +56,20 @@ Result<FilterAttachment> MachineControlTarget::AttachFilter() {
     return hvfilt->Attach();
 }
 
-Status MachineControlTarget::Takeover(const std::string& binary) {
-    if (takeover_ == nullptr) return ControlTarget::Takeover(binary);
+Status MachineControlTarget::Takeover(const std::string& binary, int64_t trial_ms) {
+    if (takeover_ == nullptr) return ControlTarget::Takeover(binary, trial_ms);
+    std::optional<TrialOptions> trial;
+    if (trial_ms > 0) {
+        // An operator's trial: the verdict decides who runs the guest,
+        // and no release store is involved.
+        trial.emplace();
+        trial->deadline = std::chrono::milliseconds(trial_ms);
+        trial->on_pass = [] { return Status::Ok(); };
+        trial->on_fail = [](const std::string&) {};
+    }
     // This hvmm's own binary, even when its file was replaced or removed
     // since it started: the successor execs what this process runs.
-    return takeover_->Start(binary.empty() ? "/proc/self/exe" : binary);
+    return takeover_->Start(binary.empty() ? "/proc/self/exe" : binary, std::move(trial));
 }
 
 void MachineControlTarget::Shutdown() {

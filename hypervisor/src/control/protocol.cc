@@ -83,9 +83,18 @@ Result<ControlRequest> ParseControlRequest(std::string_view line) {
             parsed_request.binary = value.as_string();
             continue;
         }
+        if (key == "trial_ms" && known && parsed_request.command == ControlCommand::kTakeover) {
+            if (!value.is_int() || value.as_int() <= 0 || value.as_int() > 3600000) {
+                return Error(ErrorCode::kInvalidArgument,
+                             "takeover's \"trial_ms\" must be milliseconds from 1 to 3600000");
+            }
+            parsed_request.trial_ms = value.as_int();
+            continue;
+        }
         return Error(ErrorCode::kInvalidArgument,
                      "request has unknown member \"" + key +
-                         "\"; a request is {\"cmd\":NAME} only (takeover may add \"binary\")");
+                         "\"; a request is {\"cmd\":NAME} only (takeover may add \"binary\" and "
+                         "\"trial_ms\")");
     }
     if (known) return parsed_request;
     return Error(ErrorCode::kInvalidArgument,
@@ -135,8 +144,9 @@ std::string ControlFilterAttachResponse(const FilterAttachment& a) {
     return DumpJson(r, 0);
 }
 
-Status ControlTarget::Takeover(const std::string& binary) {
+Status ControlTarget::Takeover(const std::string& binary, int64_t trial_ms) {
     (void)binary;
+    (void)trial_ms;
     return Error(ErrorCode::kConflict, "takeover: this hvmm cannot hand its guest over");
 }
 
@@ -180,7 +190,7 @@ ControlReply HandleControlRequest(std::string_view line, ControlTarget& target) 
             return reply;
         }
         case ControlCommand::kTakeover: {
-            Status st = target.Takeover(command->binary);
+            Status st = target.Takeover(command->binary, command->trial_ms);
             reply.line = st.ok() ? ControlOkResponse() : ControlErrorResponse(st.message());
             return reply;
         }

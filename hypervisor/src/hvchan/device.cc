@@ -166,6 +166,11 @@ void HvchanDevice::RunCall(uint32_t number) {
     memory_->WriteCallBlock(result);
 }
 
+uint64_t HvchanDevice::sequence() const {
+    std::lock_guard lock(mu_);
+    return sequence_;
+}
+
 HvchanCounters HvchanDevice::counters() const {
     std::lock_guard lock(mu_);
     return counters_;

@@ -140,6 +140,11 @@ class HvchanDevice final : public PciFunction {
         return update_ ? update_->committed_version() : std::string();
     }
     HvchanMemory& memory() { return *memory_; }
+    // Calls completed since the guest first booted (carried across a
+    // takeover): a trial's sign that the guest answers.
+    uint64_t sequence() const;
+    // The update service, or null without update permission.
+    const std::shared_ptr<UpdateService>& update_service() const { return update_; }
 
   private:
     HvchanDevice(HvchanHostInfo host, std::unique_ptr<HvchanMemory> memory,

@@ -211,4 +211,22 @@ Result<HandoverMessage> ReceiveExpected(HandoverChannel& channel, std::string_vi
     return m;
 }
 
+Result<HandoverFds> TakeNamedFds(HandoverMessage& message) {
+    const Json* names = message.body.Find("fds");
+    if (names == nullptr || !names->is_array() || names->as_array().size() != message.fds.size()) {
+        return Error(ErrorCode::kMalformed,
+                     "handover \"" + message.type() + "\" names " +
+                         std::to_string(
+                             names != nullptr && names->is_array() ? names->as_array().size() : 0) +
+                         " fds but carries " + std::to_string(message.fds.size()));
+    }
+    HandoverFds fds;
+    for (size_t i = 0; i < message.fds.size(); ++i) {
+        const Json& name = names->as_array()[i];
+        if (!name.is_string()) return Error(ErrorCode::kMalformed, "handover fd name is not text");
+        HVKIT_RETURN_IF_ERROR(fds.Add(name.as_string(), std::move(message.fds[i])));
+    }
+    return fds;
+}
+
 }  // namespace hvkit::hvmm

@@ -26,7 +26,7 @@ Predecessor::~Predecessor() {
     if (thread_.joinable()) thread_.join();
 }
 
-Status Predecessor::Start(const std::string& binary) {
+Status Predecessor::Start(const std::string& binary, std::optional<TrialOptions> trial) {
     std::lock_guard lock(mu_);
     if (report_.state == "in-progress") {
         return Error(ErrorCode::kConflict,
@@ -38,7 +38,7 @@ Status Predecessor::Start(const std::string& binary) {
     HVKIT_RETURN_IF_ERROR(machine_.CanHandOver().WithContext("takeover"));
     if (thread_.joinable()) thread_.join();  // the last one's, finished
     report_ = TakeoverReport{.state = "in-progress", .binary = binary, .error = ""};
-    thread_ = StartHostThread([this, binary] { Run(binary); });
+    thread_ = StartHostThread([this, binary, trial] { Run(binary, trial); });
     return Status::Ok();
 }
 
@@ -47,14 +47,27 @@ TakeoverReport Predecessor::Report() const {
     return report_;
 }
 
-void Predecessor::Run(std::string binary) {
+void Predecessor::SetReport(std::string state, std::string error) {
+    std::lock_guard lock(mu_);
+    report_.state = std::move(state);
+    report_.error = std::move(error);
+}
+
+void Predecessor::Run(std::string binary, std::optional<TrialOptions> trial) {
     we_paused_ = false;
     pid_t successor = -1;
     std::unique_ptr<HandoverChannel> channel;
     bool released = false;
-    std::vector<std::pair<std::string, UniqueFd>> control_fds;
-    Status st = HandOver(binary, successor, channel, released, control_fds);
-    if (st.ok()) return;  // the machine stops as kHandedOver
+    NamedFdList control_fds;
+    Status st = HandOver(binary, trial, successor, channel, released, control_fds);
+    if (st.ok()) {
+        if (trial) return AwaitVerdict(*trial, successor, *channel);
+        SetReport("handed-over");
+        fprintf(stderr, "hvmm: handed the guest over to pid %d (%s)\n", static_cast<int>(successor),
+                binary.c_str());
+        machine_.StopHandedOver("handed over to pid " + std::to_string(successor));
+        return;
+    }
     // Fall back: the successor must be gone before the guest runs here
     // again, so it can never run it too; and before our end of the socket
     // closes, or it would take that for our death and run the guest.
@@ -67,14 +80,13 @@ void Predecessor::Run(std::string binary) {
     if (we_paused_) machine_.Resume();
     fprintf(stderr, "hvmm: takeover by %s failed; the guest runs on here: %s\n", binary.c_str(),
             st.message().c_str());
-    std::lock_guard lock(mu_);
-    report_.state = "fell-back";
-    report_.error = st.message();
+    SetReport("fell-back", st.message());
+    if (trial) trial->on_fail(st.message());
 }
 
-Status Predecessor::HandOver(const std::string& binary, pid_t& successor,
-                             std::unique_ptr<HandoverChannel>& channel_owner, bool& released,
-                             std::vector<std::pair<std::string, UniqueFd>>& control_fds) {
+Status Predecessor::HandOver(const std::string& binary, const std::optional<TrialOptions>& trial,
+                             pid_t& successor, std::unique_ptr<HandoverChannel>& channel_owner,
+                             bool& released, NamedFdList& control_fds) {
     // 1. The successor, and what it needs to build the machine.
     HVKIT_ASSIGN_OR_RETURN(SuccessorProcess process, SpawnSuccessor(binary));
     successor = process.pid;
@@ -89,6 +101,11 @@ Status Predecessor::HandOver(const std::string& binary, pid_t& successor,
     Json args = Json::MakeArray();
     for (const auto& a : run_args_) args.Push(Json(a));
     offer["run_args"] = std::move(args);
+    if (trial) {
+        Json t = Json::MakeObject();
+        t["deadline_ms"] = Json(static_cast<int64_t>(trial->deadline.count()));
+        offer["trial"] = std::move(t);
+    }
     std::vector<SharedFd> shared = machine_.SharedFds();
     if (serial_log_ >= 0) shared.push_back({"serial.log", serial_log_});
     HVKIT_RETURN_IF_ERROR(
@@ -96,9 +113,14 @@ Status Predecessor::HandOver(const std::string& binary, pid_t& successor,
     TakeoverCrashPoint("old-offered");
 
     // 2. It built the same machine, while the guest ran on.
-    HVKIT_RETURN_IF_ERROR(ReceiveExpected(channel, "ready", deadlines_.ready)
-                              .status()
-                              .WithContext("takeover: ready"));
+    auto ready = ReceiveExpected(channel, "ready", deadlines_.ready);
+    if (!ready.ok()) return ready.status().WithContext("takeover: ready");
+    const Json* on_trial = ready->body.Find("trial");
+    if (trial && (on_trial == nullptr || !on_trial->is_bool() || !on_trial->as_bool())) {
+        return Error(ErrorCode::kRefused,
+                     "takeover: the successor does not run a trial (it never reports the guest's "
+                     "health); a committed release must");
+    }
 
     // 3. Stop serving the host (so no client resumes the guest meanwhile),
     // pause, quiesce, save.
@@ -136,13 +158,86 @@ Status Predecessor::HandOver(const std::string& binary, pid_t& successor,
     commit["type"] = Json("commit");
     HVKIT_RETURN_IF_ERROR(channel.Send(commit).WithContext("takeover: commit"));
     TakeoverCrashPoint("old-committed");
-    {
-        std::lock_guard lock(mu_);
-        report_.state = "handed-over";
+    return Status::Ok();
+}
+
+void Predecessor::AwaitVerdict(const TrialOptions& trial, pid_t successor,
+                               HandoverChannel& channel) {
+    SetReport("on-trial");
+    std::string pid = std::to_string(successor);
+    auto verdict = channel.Receive(trial.deadline + deadlines_.verdict_margin);
+    std::string type = verdict.ok() ? verdict->type() : "";
+    if (type == "healthy") {
+        Status passed = trial.on_pass();
+        Json reply = Json::MakeObject();
+        reply["type"] = Json("trial-passed");
+        if (!passed.ok()) reply["error"] = Json(passed.message());
+        (void)channel.Send(reply);
+        TakeoverCrashPoint("old-passed");
+        SetReport("handed-over", passed.ok() ? "" : passed.message());
+        fprintf(stderr, "hvmm: handed the guest over to pid %s; it passed its trial\n",
+                pid.c_str());
+        machine_.StopHandedOver("handed over to pid " + pid + " after its trial");
+        return;
     }
-    fprintf(stderr, "hvmm: handed the guest over to pid %d (%s)\n", static_cast<int>(successor),
-            binary.c_str());
-    machine_.StopHandedOver("handed over to pid " + std::to_string(successor));
+    if (type == "unhealthy") {
+        const Json* error = verdict->body.Find("error");
+        std::string why = error != nullptr && error->is_string() ? error->as_string() : "unhealthy";
+        Status back = TakeBack(*verdict);
+        if (back.ok()) {
+            Json resumed = Json::MakeObject();
+            resumed["type"] = Json("resumed");
+            (void)channel.Send(resumed);
+            ReapSuccessor(successor, std::chrono::seconds(10));
+            fprintf(stderr, "hvmm: pid %s failed its trial (%s); the guest runs here again\n",
+                    pid.c_str(), why.c_str());
+            SetReport("fell-back", "trial: " + why);
+            trial.on_fail(why);
+            return;
+        }
+        // It keeps the guest it still holds; this process never ran it again.
+        SendRefusal(channel, back);
+        why += "; taking the guest back failed (" + back.message() + "), it runs on in pid " + pid;
+        SetReport("handed-over", "trial: " + why);
+        trial.on_fail(why);
+        machine_.StopHandedOver("handed over to pid " + pid + "; its trial failed: " + why);
+        return;
+    }
+    std::string why =
+        channel.peer_closed()
+            ? "the successor (pid " + pid + ") ended after resuming the guest; the guest is lost"
+            : "no verdict from the successor (pid " + pid +
+                  "): " + (verdict.ok() ? "it sent \"" + type + "\"" : verdict.status().message()) +
+                  "; it keeps the guest";
+    SetReport(channel.peer_closed() ? "failed" : "handed-over", "trial: " + why);
+    trial.on_fail(why);
+    if (channel.peer_closed()) {
+        KillSuccessor(successor);  // reaps it
+        machine_.StopFailed("takeover: " + why);
+    } else {
+        machine_.StopHandedOver("handed over to pid " + pid + "; " + why);
+    }
+}
+
+Status Predecessor::TakeBack(HandoverMessage& verdict) {
+    const Json* state = verdict.body.Find("machine");
+    if (state == nullptr) return Error(ErrorCode::kMalformed, "\"unhealthy\" lacks \"machine\"");
+    HVKIT_ASSIGN_OR_RETURN(HandoverFds fds, TakeNamedFds(verdict));
+    NamedFdList control;
+    if (auto listener = fds.Take("control.listener"); listener.ok()) {
+        control.emplace_back("control.listener", std::move(*listener));
+    }
+    for (size_t i = 0;; ++i) {
+        std::string name = "control.client." + std::to_string(i);
+        auto client = fds.Take(name);
+        if (!client.ok()) break;
+        control.emplace_back(name, std::move(*client));
+    }
+    HVKIT_RETURN_IF_ERROR(
+        machine_.RestoreState(*state).WithContext("restoring the state sent back"));
+    host_.Reclaim(std::move(control));
+    machine_.Unquiesce();
+    if (we_paused_) machine_.Resume();
     return Status::Ok();
 }
 

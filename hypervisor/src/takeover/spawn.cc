@@ -76,4 +76,15 @@ void KillSuccessor(pid_t pid) {
     }
 }
 
+void ReapSuccessor(pid_t pid, std::chrono::milliseconds grace) {
+    if (pid <= 0) return;
+    auto until = std::chrono::steady_clock::now() + grace;
+    while (std::chrono::steady_clock::now() < until) {
+        pid_t r = waitpid(pid, nullptr, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR)) return;
+        usleep(20000);
+    }
+    KillSuccessor(pid);
+}
+
 }  // namespace hvkit::hvmm

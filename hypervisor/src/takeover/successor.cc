@@ -24,25 +24,6 @@ int Fail(const Status& st) {
     return exit_status::kFailure;
 }
 
-// (message)'s fds under the names its "fds" member lists, in order.
-Result<HandoverFds> NamedFds(HandoverMessage& message) {
-    const Json* names = message.body.Find("fds");
-    if (names == nullptr || !names->is_array() || names->as_array().size() != message.fds.size()) {
-        return Error(ErrorCode::kMalformed,
-                     "handover \"" + message.type() + "\" names " +
-                         std::to_string(
-                             names != nullptr && names->is_array() ? names->as_array().size() : 0) +
-                         " fds but carries " + std::to_string(message.fds.size()));
-    }
-    HandoverFds fds;
-    for (size_t i = 0; i < message.fds.size(); ++i) {
-        const Json& name = names->as_array()[i];
-        if (!name.is_string()) return Error(ErrorCode::kMalformed, "handover fd name is not text");
-        HVKIT_RETURN_IF_ERROR(fds.Add(name.as_string(), std::move(message.fds[i])));
-    }
-    return fds;
-}
-
 // Steps 2 and 4: the machine over the offer's fds, then its state.
 struct Adopted {
     std::vector<std::string> run_args;
@@ -70,7 +51,7 @@ Result<Adopted> AdoptOffer(HandoverMessage& offer) {
     Adopted adopted;
     HVKIT_ASSIGN_OR_RETURN(adopted.options, ParseRunOptions(words));
     adopted.run_args = words;
-    HVKIT_ASSIGN_OR_RETURN(HandoverFds fds, NamedFds(offer));
+    HVKIT_ASSIGN_OR_RETURN(HandoverFds fds, TakeNamedFds(offer));
     MachineConfig& config = adopted.options.config;
     if (config.devices.serial.log_path) {
         HVKIT_ASSIGN_OR_RETURN(adopted.serial_log, fds.Take("serial.log"));
@@ -104,6 +85,12 @@ int RunSuccessor(int handover_fd) {
     ready["type"] = Json("ready");
     ready["pid"] = Json(static_cast<int64_t>(getpid()));
     ready["version"] = Json(HvmmVersion());
+    ready["trial"] = Json(true);  // this hvmm reports the guest's health (trial.cc)
+    std::optional<milliseconds> trial_deadline;
+    if (const Json* trial = offer->body.Find("trial"); trial != nullptr && trial->is_object()) {
+        const Json* ms = trial->Find("deadline_ms");
+        trial_deadline = milliseconds(ms != nullptr && ms->is_int() ? ms->as_int() : 30000);
+    }
     if (Status st = channel.Send(ready); !st.ok()) return Fail(st);
     TakeoverCrashPoint("new-ready");
 
@@ -119,7 +106,7 @@ int RunSuccessor(int handover_fd) {
     Status restored = machine_state == nullptr
                           ? Error(ErrorCode::kMalformed, "handover state lacks \"machine\"")
                           : machine.RestoreState(*machine_state);
-    auto control_fds = NamedFds(*state);
+    auto control_fds = TakeNamedFds(*state);
     if (restored.ok() && !control_fds.ok()) restored = control_fds.status();
     std::optional<ControlSocket> socket;
     std::vector<UniqueFd> clients;
@@ -175,14 +162,22 @@ int RunSuccessor(int handover_fd) {
     if (paused_at != nullptr && paused_at->is_int()) {
         took_over["blackout_us"] = Json((MonotonicNs() - paused_at->as_int()) / 1000);
     }
+    // Before the host side: its control target asks the trial for its state.
+    std::optional<SuccessorTrial> trial;
     HostSide host(machine, adopted->options.config.devices.serial.read_stdin);
     // This hvmm can hand the guest on in turn.
     Predecessor next(machine, host, adopted->run_args,
                      adopted->serial_log.valid() ? adopted->serial_log.get() : -1);
-    Status started = host.StartAdopted(
-        std::move(socket), std::move(clients),
-        std::make_unique<MachineControlTarget>(machine, HvmmVersion(), &next, took_over));
+    OfferTrials(machine, next);
+    auto target = std::make_unique<MachineControlTarget>(machine, HvmmVersion(), &next, took_over);
+    if (trial_deadline) {
+        int64_t pid = from_pid != nullptr && from_pid->is_int() ? from_pid->as_int() : -1;
+        trial.emplace(machine, host, channel, *trial_deadline, pid);
+        target->ReportTrial([&trial] { return trial ? trial->state() : "ended"; });
+    }
+    Status started = host.StartAdopted(std::move(socket), std::move(clients), std::move(target));
     if (!started.ok()) return Fail(started);
+    if (trial) trial->Start();
     fprintf(stderr, "hvmm: took the guest over from pid %s (hvmm %s), blackout %s us\n",
             from_pid != nullptr && from_pid->is_int() ? std::to_string(from_pid->as_int()).c_str()
                                                       : "?",
@@ -192,7 +187,9 @@ int RunSuccessor(int handover_fd) {
                 ? std::to_string(took_over.Find("blackout_us")->as_int()).c_str()
                 : "?");
     TakeoverCrashPoint("new-resumed");
-    return RunUntilStopped(machine, host);
+    int status = RunUntilStopped(machine, host);
+    trial.reset();  // its thread uses the host side: joined while that exists
+    return status;
 }
 
 }  // namespace hvkit::hvmm

@@ -87,14 +87,15 @@ Status ReleaseStore::Recover() {
             // A trial whose owner died (the host restarted, the hvmm holding
             // it was killed) was never decided: `current` never moved.
             HVKIT_ASSIGN_OR_RETURN(std::optional<Trial> trial, LastTrial());
-            bool on_trial = trial && trial->transaction == p.id &&
-                            trial->outcome == TrialOutcome::kOnTrial;
+            bool on_trial =
+                trial && trial->transaction == p.id && trial->outcome == TrialOutcome::kOnTrial;
             HVKIT_RETURN_IF_ERROR(db_->Transaction([&]() -> Status {
                 if (!on_trial) {
                     return SetState(p.id, TxState::kUndone,
                                     "staged by an earlier hvmm process; expired");
                 }
-                HVKIT_RETURN_IF_ERROR(SetState(p.id, TxState::kUndone, "interrupted during its trial"));
+                HVKIT_RETURN_IF_ERROR(
+                    SetState(p.id, TxState::kUndone, "interrupted during its trial"));
                 return EndTrial(p.id, TrialOutcome::kFailed,
                                 "interrupted: the hvmm holding the trial ended before it was "
                                 "decided; the previous release runs");

@@ -89,9 +89,9 @@ struct Trial {
     int64_t transaction = 0;
     SemVer version;
     TrialOutcome outcome = TrialOutcome::kOnTrial;
-    std::string detail;       // why it failed; empty otherwise
-    int64_t started_at = 0;   // Unix seconds
-    int64_t ended_at = 0;     // 0 while on trial
+    std::string detail;      // why it failed; empty otherwise
+    int64_t started_at = 0;  // Unix seconds
+    int64_t ended_at = 0;    // 0 while on trial
 };
 
 struct ReleaseStoreOptions {

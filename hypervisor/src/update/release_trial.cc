@@ -23,8 +23,8 @@ Result<TrialOutcome> ParseTrialOutcome(std::string_view name) {
     for (TrialOutcome o : {TrialOutcome::kOnTrial, TrialOutcome::kPassed, TrialOutcome::kFailed}) {
         if (TrialOutcomeName(o) == name) return o;
     }
-    return Error(ErrorCode::kMalformed,
-                 "journal trial outcome \"" + std::string(name) + "\" is not on-trial, passed or failed");
+    return Error(ErrorCode::kMalformed, "journal trial outcome \"" + std::string(name) +
+                                            "\" is not on-trial, passed or failed");
 }
 
 // The newest trial in (db); none when it has none or no trials table (a
@@ -37,9 +37,9 @@ Result<std::optional<Trial>> ReadLastTrial(Database& db) {
         HVKIT_ASSIGN_OR_RETURN(bool exists, table.Step());
         if (!exists) return std::optional<Trial>();
     }
-    HVKIT_ASSIGN_OR_RETURN(Statement st,
-                           db.Prepare("SELECT transaction_id, version, outcome, detail, started_at, "
-                                      "ended_at FROM trials ORDER BY transaction_id DESC LIMIT 1"));
+    HVKIT_ASSIGN_OR_RETURN(
+        Statement st, db.Prepare("SELECT transaction_id, version, outcome, detail, started_at, "
+                                 "ended_at FROM trials ORDER BY transaction_id DESC LIMIT 1"));
     HVKIT_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return std::optional<Trial>();
     Trial t;
@@ -72,9 +72,8 @@ Status ReleaseStore::OpenTrials() {
 
 Status ReleaseStore::EndTrial(int64_t transaction, TrialOutcome outcome, std::string_view detail) {
     HVKIT_ASSIGN_OR_RETURN(
-        Statement st,
-        db_->Prepare("UPDATE trials SET outcome = ?, detail = ?, ended_at = ? WHERE "
-                     "transaction_id = ? AND outcome = 'on-trial'"));
+        Statement st, db_->Prepare("UPDATE trials SET outcome = ?, detail = ?, ended_at = ? WHERE "
+                                   "transaction_id = ? AND outcome = 'on-trial'"));
     return st.Bind(1, TrialOutcomeName(outcome))
         .Bind(2, detail)
         .Bind(3, RealClock().UnixSeconds())
@@ -87,8 +86,8 @@ Result<Trial> ReleaseStore::BeginTrial() {
     if (!staged_) return Error(ErrorCode::kConflict, "no staged release to put on trial");
     HVKIT_ASSIGN_OR_RETURN(std::optional<Trial> last, LastTrial());
     if (last && last->transaction == staged_->transaction) {
-        return Error(ErrorCode::kConflict, "release " + staged_->release.version.ToString() +
-                                               " is already on trial");
+        return Error(ErrorCode::kConflict,
+                     "release " + staged_->release.version.ToString() + " is already on trial");
     }
     Trial t;
     t.transaction = staged_->transaction;

@@ -228,13 +228,34 @@ Status UpdateService::End(uint64_t session) {
 }
 
 Status UpdateService::Commit(uint64_t session) {
-    std::lock_guard lock(mu_);
-    HVKIT_RETURN_IF_ERROR(CheckSession(session));
-    if (!session_->staged) return Error(ErrorCode::kConflict, "nothing staged: END comes first");
-    Status st = store_->Commit();
-    if (!st.ok()) return Fail(st);
-    session_->staged = false;  // committed: nothing for Fail to abort
-    EndSession(HVCHAN_UPDATE_COMMITTED, "committed " + session_->manifest.version.ToString());
+    TrialStarter starter;
+    std::string binary, version;
+    {
+        std::lock_guard lock(mu_);
+        HVKIT_RETURN_IF_ERROR(CheckSession(session));
+        if (!session_->staged)
+            return Error(ErrorCode::kConflict, "nothing staged: END comes first");
+        version = session_->manifest.version.ToString();
+        if (!trial_starter_) {
+            Status st = store_->Commit();
+            if (!st.ok()) return Fail(st);
+            session_->staged = false;  // committed: nothing for Fail to abort
+            EndSession(HVCHAN_UPDATE_COMMITTED, "committed " + version);
+            return Status::Ok();
+        }
+        auto trial = store_->BeginTrial();
+        if (!trial.ok()) return Fail(trial.status());
+        session_->staged = false;  // the trial decides now, not Fail
+        binary = store_->SlotPath(store_->staged()->release.slot) + "/hypervisor/bin/hvmm";
+        trial_version_ = version;
+        EndSession(HVCHAN_UPDATE_TRIAL, "on trial: hvmm " + version + " takes the guest over");
+        starter = trial_starter_;
+    }
+    Status started = starter(binary);
+    if (!started.ok()) {
+        FailTrial("its takeover did not start: " + started.message());
+        return started;
+    }
     return Status::Ok();
 }
 

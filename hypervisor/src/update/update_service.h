@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,26 @@ class UpdateService {
     // hash state are this process's; the guest retries after it ends).
     Status CanHandOver() const;
 
+    // The trial (docs/live-takeover.md). With a starter set, COMMIT puts the
+    // staged release on trial (ReleaseStore::BeginTrial) and calls the
+    // starter with the release's hvmm binary, which hands the running guest
+    // to it; the verdict comes back as PassTrial or FailTrial. Without one,
+    // COMMIT commits at once. The starter runs without this service's lock
+    // and must not wait for the takeover.
+    using TrialStarter = std::function<Status(const std::string& binary)>;
+    void SetTrialStarter(TrialStarter starter);
+    // The trial passed: commit the release (`current`, the floor).
+    Status PassTrial();
+    // The trial failed for (why): the release is dropped and the previous
+    // one runs on (ReleaseStore::FailTrial); the guest reads (why).
+    void FailTrial(const std::string& why);
+    // In the new hvmm: it runs the guest on trial for (version) until
+    // SuccessorTrialPassed(), and UPDATE_STATUS says so.
+    void SuccessorOnTrial(const std::string& version);
+    void SuccessorTrialPassed();
+    // The version on trial ("" when none): for `status`.
+    std::string trial_version() const;
+
   private:
     struct Session {
         uint64_t id = 0;
@@ -104,6 +125,8 @@ class UpdateService {
     uint64_t last_session_ = 0;
     std::string last_version_;
     std::string last_message_;
+    TrialStarter trial_starter_;
+    std::string trial_version_;  // on trial, "" otherwise
 };
 
 }  // namespace hvkit::hvmm
