@@ -58,7 +58,7 @@ update_fixture_serve
 
 echo "where: ${HVKIT_TESTHOST:-?} ($(nproc) CPUs, $(uname -r)); hvmm: $("$HVMM" --version | head -n 1)"
 echo "package: $(stat -c %s "$W/repo/$target") bytes (hypervisor part: hvmm-next + $PAD_MIB MiB random)"
-run_update_vm bench hvkit.test=apply-bench --allow-hypervisor-update --state-dir "$STATE"
+run_update_vm bench hvkit.test=apply-bench --allow-hypervisor-update --no-takeover-on-commit --state-dir "$STATE"
 grep '^apply-bench: ' "$serial.txt" | sed 's/^apply-bench: //' >"$out/stamped.txt"
 grep -q 'committed 0.1.1' "$out/stamped.txt" || fail "the apply did not commit 0.1.1: $(tail -n 20 "$out/stamped.txt")"
 

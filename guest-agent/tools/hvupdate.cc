@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "hvkit/agent/agent.h"
 #include "hvkit/agent/tuf_source.h"
@@ -19,6 +20,25 @@
 #include "stop_point.h"
 
 namespace {
+
+// hvchan_update_state in the words of the shared vocabulary.
+std::string HostUpdateStateName(uint32_t state) {
+    switch (state) {
+        case HVCHAN_UPDATE_IDLE:
+            return "idle";
+        case HVCHAN_UPDATE_TRANSFERRING:
+            return "transferring";
+        case HVCHAN_UPDATE_STAGED:
+            return "staged";
+        case HVCHAN_UPDATE_COMMITTED:
+            return "committed";
+        case HVCHAN_UPDATE_FAILED:
+            return "failed";
+        case HVCHAN_UPDATE_TRIAL:
+            return "on-trial";
+    }
+    return "state " + std::to_string(state);
+}
 
 using namespace hvkit;
 using namespace hvkit::agent;
@@ -282,12 +302,31 @@ int main(int argc, char** argv) {
         out["guest_extensions_previous"] = Json(previous->value_or(""));
         out["pending"] = *pending ? TransactionJson(**pending) : Json(nullptr);
         if (!recovered->empty()) out["recovered"] = Json(*recovered);
+        // The hypervisor's last update as it tells it: a trial's outcome.
+        std::string last_update;
+        if (v->update_permitted) {
+            auto report = ctx->host->Report();
+            if (!report.ok()) return Fail(json, report.status());
+            if (report->state != HVCHAN_UPDATE_IDLE) {
+                Json last = Json::MakeObject();
+                std::string version(report->version,
+                                    strnlen(report->version, sizeof report->version));
+                std::string message(report->message,
+                                    strnlen(report->message, sizeof report->message));
+                last["state"] = Json(HostUpdateStateName(report->state));
+                last["version"] = Json(version);
+                last["message"] = Json(message);
+                out["hypervisor_last_update"] = std::move(last);
+                last_update = "hypervisor's last update: " + version + " " +
+                              HostUpdateStateName(report->state) + " (" + message + ")\n";
+            }
+        }
         std::string human = (recovered->empty() ? "" : "recovered: " + *recovered + "\n") +
                             "hypervisor: running " + v->running + ", committed " +
                             (v->committed.empty() ? "-" : v->committed) +
-                            (v->update_permitted ? "" : " (this VM may not update it)") +
-                            "\nguest extensions: " + current->value_or("-") + " (previous " +
-                            previous->value_or("-") + ")\n" +
+                            (v->update_permitted ? "" : " (this VM may not update it)") + "\n" +
+                            last_update + "guest extensions: " + current->value_or("-") +
+                            " (previous " + previous->value_or("-") + ")\n" +
                             (*pending ? "pending: transaction " + std::to_string((*pending)->id) +
                                             " " + std::string(TxStateName((*pending)->state)) + "\n"
                                       : "no transaction pending\n");

@@ -265,7 +265,7 @@ int Run(const std::vector<std::string>& argv) {
     ReleaseBootImages(config);
     HostSide host(**machine, config.devices.serial.read_stdin);
     Predecessor takeover(**machine, host, argv, log.valid() ? log.get() : -1);
-    OfferTrials(**machine, takeover);
+    if (config.devices.hvchan.takeover_on_commit) OfferTrials(**machine, takeover);
     Status started = host.Start(options->control_path, std::make_unique<MachineControlTarget>(
                                                            **machine, HvmmVersion(), &takeover));
     if (!started.ok()) return Fail(started);

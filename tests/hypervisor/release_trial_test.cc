@@ -191,6 +191,35 @@ TEST_F(ReleaseTrialTest, APassCutAfterTheSwitchIsFinishedByRecovery) {
     EXPECT_EQ(LastTrial()->outcome, TrialOutcome::kPassed);
 }
 
+// A successor whose predecessor died inside the commit of its trial: its
+// store, open all along, finishes that commit by RecoverInterrupted.
+TEST_F(ReleaseTrialTest, AnOpenStoreRecoversAPredecessorsInterruptedPass) {
+    ASSERT_NE(OpenWithTwoReleases(), nullptr);
+    auto successor = Open();  // open before the predecessor's commit
+    ASSERT_NE(successor, nullptr);
+    std::string pkg = Package("0.3.0");
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ReleaseStoreOptions options{V("0.1.0"), {}};
+        options.after_step = [](std::string_view step) {
+            if (step == release_step::kCommitting) _exit(42);
+        };
+        auto store = ReleaseStore::Open(store_dir(), options);
+        if (!store.ok() || !(*store)->Stage(pkg).ok() || !(*store)->BeginTrial().ok()) _exit(1);
+        (void)(*store)->Commit();
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+    ASSERT_TRUE(successor->RecoverInterrupted().ok());
+    ASSERT_TRUE(successor->committed().has_value());
+    EXPECT_EQ(successor->committed()->version, V("0.3.0"));
+    EXPECT_EQ(CurrentHvmm(), "hvmm 0.3.0\n");
+    EXPECT_EQ(LastTrial()->outcome, TrialOutcome::kPassed);
+}
+
 TEST_F(ReleaseTrialTest, OutcomesHaveTheirJournalNames) {
     EXPECT_EQ(TrialOutcomeName(TrialOutcome::kOnTrial), "on-trial");
     EXPECT_EQ(TrialOutcomeName(TrialOutcome::kPassed), "passed");

@@ -1,6 +1,7 @@
 // The agent's transactions: check, apply, rollback, and recovery of an
 // interrupted one. The header (agent.h) explains the order of the steps.
 #include "hvkit/agent/agent.h"
+#include "hvkit/agent/host_trial.h"
 
 #include "hvkit/agent/apply_ops.h"
 
@@ -52,6 +53,10 @@ Result<std::string> Agent::Recover() {
 Status Agent::Settle(const Transaction& t) {
     HVKIT_ASSIGN_OR_RETURN(SemVer to, Parse(t.to_version, "journal to_version"));
     if (t.state == TxState::kCommitting) {
+        // A trial in flight decides first (killed while waiting for it).
+        if (Status trial = AwaitHostTrial(host_, t.to_version); !trial.ok()) {
+            reporter_.Step(UpdateStep::kRecover, trial.message());
+        }
         HVKIT_ASSIGN_OR_RETURN(HostVersions host, host_.Versions());
         if (host.installed() == t.to_version) {
             // The host committed: finish the guest's half.

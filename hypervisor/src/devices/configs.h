@@ -25,6 +25,10 @@ struct HvchanConfig {
     // --state-dir: the host's release store (docs/hypervisor-update.md),
     // opened only with allow_hypervisor_update.
     std::string state_dir = "/var/lib/hvkit/hvmm";
+    // A committed release's hvmm takes the running guest over at once, on
+    // trial (docs/live-takeover.md); --no-takeover-on-commit: it runs from
+    // the next start instead, and the commit is final at once.
+    bool takeover_on_commit = true;
 };
 
 // virtio-blk at PCI 00:03.0 (virtio/blk.cc).

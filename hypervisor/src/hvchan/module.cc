@@ -8,8 +8,10 @@ namespace hvkit::hvmm {
 
 namespace {
 
-constexpr DeviceOption kHvchanOptions[] = {
-    {"--hvchan", false}, {"--allow-hypervisor-update", false}, {"--state-dir", true}};
+constexpr DeviceOption kHvchanOptions[] = {{"--hvchan", false},
+                                           {"--allow-hypervisor-update", false},
+                                           {"--state-dir", true},
+                                           {"--no-takeover-on-commit", false}};
 constexpr const char* kHvchanState[] = {"hvchan"};
 
 Status ParseHvchanOptions(const cli::Args& args, DeviceConfigs& config) {
@@ -18,6 +20,12 @@ Status ParseHvchanOptions(const cli::Args& args, DeviceConfigs& config) {
     if (config.hvchan.allow_hypervisor_update && !config.hvchan.enabled) {
         return Error(ErrorCode::kInvalidArgument,
                      "--allow-hypervisor-update needs --hvchan (updates arrive through it)");
+    }
+    config.hvchan.takeover_on_commit = !args.Has("--no-takeover-on-commit");
+    if (!config.hvchan.takeover_on_commit && !config.hvchan.allow_hypervisor_update) {
+        return Error(ErrorCode::kInvalidArgument,
+                     "--no-takeover-on-commit needs --allow-hypervisor-update (it says what a "
+                     "commit does)");
     }
     HVKIT_ASSIGN_OR_RETURN(auto state_dir, args.One("--state-dir"));
     if (state_dir) config.hvchan.state_dir = *state_dir;
@@ -58,12 +66,16 @@ Status SetupHvchan(DeviceContext& ctx) {
 extern const DeviceModule kHvchanModule = {
     .name = "hvchan",
     .options = kHvchanOptions,
-    .synopsis = "[--hvchan [--allow-hypervisor-update [--state-dir DIR]]]",
+    .synopsis =
+        "[--hvchan [--allow-hypervisor-update [--state-dir DIR] [--no-takeover-on-commit]]]",
     .help =
         "--hvchan gives the guest the hypercall channel (PCI 00:02.0,\n"
         "docs/hvchan-abi.md); --allow-hypervisor-update lets this VM update\n"
         "the hypervisor through it, into the release store at --state-dir DIR\n"
-        "(default /var/lib/hvkit/hvmm; docs/hypervisor-update.md).",
+        "(default /var/lib/hvkit/hvmm; docs/hypervisor-update.md). A committed\n"
+        "release's hvmm takes the running guest over at once, on trial\n"
+        "(docs/live-takeover.md); --no-takeover-on-commit leaves it for the next\n"
+        "start and makes the commit final at once.",
     .parse = ParseHvchanOptions,
     .setup = SetupHvchan,
     .saved_state = kHvchanState,

@@ -168,7 +168,7 @@ int RunSuccessor(int handover_fd) {
     // This hvmm can hand the guest on in turn.
     Predecessor next(machine, host, adopted->run_args,
                      adopted->serial_log.valid() ? adopted->serial_log.get() : -1);
-    OfferTrials(machine, next);
+    if (adopted->options.config.devices.hvchan.takeover_on_commit) OfferTrials(machine, next);
     auto target = std::make_unique<MachineControlTarget>(machine, HvmmVersion(), &next, took_over);
     if (trial_deadline) {
         int64_t pid = from_pid != nullptr && from_pid->is_int() ? from_pid->as_int() : -1;

@@ -111,6 +111,9 @@ void SuccessorTrial::Run() {
     healthy["type"] = Json("healthy");
     if (Status st = channel_.Send(healthy); !st.ok()) {
         SetState("unconfirmed");
+        if (auto hvchan = FindHvchan(machine_); hvchan && hvchan->update_service()) {
+            hvchan->update_service()->SuccessorTrialOrphaned();
+        }
         fprintf(stderr,
                 "hvmm: the predecessor is gone before the trial's verdict (%s); "
                 "this hvmm runs the guest on, its release uncommitted\n",
@@ -121,6 +124,9 @@ void SuccessorTrial::Run() {
     const Json* error = answer.ok() ? answer->body.Find("error") : nullptr;
     if (!answer.ok() || answer->type() != "trial-passed" || error != nullptr) {
         SetState("unconfirmed");
+        if (auto hvchan = FindHvchan(machine_); hvchan && hvchan->update_service()) {
+            hvchan->update_service()->SuccessorTrialOrphaned();
+        }
         fprintf(stderr,
                 "hvmm: the trial passed but the predecessor did not commit the release: %s\n",
                 !answer.ok()                             ? answer.status().message().c_str()

@@ -131,6 +131,13 @@ Status ReleaseStore::Reload() {
     return LockAndReload().status();
 }
 
+Status ReleaseStore::RecoverInterrupted() {
+    HVKIT_ASSIGN_OR_RETURN(UniqueFd lock, LockFile(dir_ + kStoreLock, /*wait=*/true));
+    HVKIT_RETURN_IF_ERROR(Recover());
+    HVKIT_RETURN_IF_ERROR(LoadFloor());
+    return LoadCommitted();
+}
+
 Result<std::optional<SemVer>> ReleaseStore::SlotVersion(char slot) {
     HVKIT_ASSIGN_OR_RETURN(Statement st, db_->Prepare("SELECT version FROM slots WHERE slot = ?"));
     st.Bind(1, std::string_view(&slot, 1));

@@ -147,6 +147,9 @@ class ReleaseStore {
     // Re-reads the committed release and the floor under the store lock:
     // another hvmm on the same directory may have moved them.
     Status Reload();
+    // Reload, after recovering what a dead hvmm left in flight (as Open
+    // does): for a successor whose predecessor died holding its trial.
+    Status RecoverInterrupted();
 
     // Verifies the package at (package_path) against the release keys and
     // the floor (its version must be above it and its min_installed_version

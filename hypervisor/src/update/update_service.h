@@ -90,6 +90,11 @@ class UpdateService {
     // SuccessorTrialPassed(), and UPDATE_STATUS says so.
     void SuccessorOnTrial(const std::string& version);
     void SuccessorTrialPassed();
+    // The predecessor died before it decided the trial: the store's
+    // recovery does (a commit it had journaled is finished; else the trial
+    // ends interrupted and the previous release stays committed), and the
+    // guest reads which.
+    void SuccessorTrialOrphaned();
     // The version on trial ("" when none): for `status`.
     std::string trial_version() const;
 

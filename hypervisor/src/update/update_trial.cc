@@ -53,6 +53,26 @@ void UpdateService::SuccessorTrialPassed() {
     last_message_ = "committed " + last_version_ + " after its trial";
 }
 
+void UpdateService::SuccessorTrialOrphaned() {
+    std::lock_guard lock(mu_);
+    Status st = store_->RecoverInterrupted();
+    auto committed = store_->committed();
+    last_version_ = trial_version_;
+    trial_version_.clear();
+    if (st.ok() && committed && committed->version.ToString() == last_version_) {
+        last_state_ = HVCHAN_UPDATE_COMMITTED;
+        last_message_ = "committed " + last_version_ +
+                        " (the hvmm deciding its trial ended; "
+                        "recovery finished the commit)";
+        return;
+    }
+    last_state_ = HVCHAN_UPDATE_FAILED;
+    last_message_ = "trial interrupted: the hvmm deciding it ended first; this hvmm (" +
+                    last_version_ + ") runs the guest uncommitted, the next start runs " +
+                    (committed ? committed->version.ToString() : "the running release") +
+                    (st.ok() ? "" : " (recovery: " + st.message() + ")");
+}
+
 std::string UpdateService::trial_version() const {
     std::lock_guard lock(mu_);
     return trial_version_;

@@ -108,6 +108,11 @@ wait_for_serial() {
     done
 }
 
+# The fault boots commit with --no-takeover-on-commit: what they prove is
+# the store's and the agent's recovery at the next start, the path a host
+# without live takeover takes (a commit final at once). The trial's own
+# faults are cut in takeover_test.cc and 50-hvupdate-apply.sh.
+#
 # run_fault_boots KIND: one hvmm start per point, the plan for KIND on each,
 # so every boot ends with its fault: the guest's reset ends hvmm (reset);
 # the host kills hvmm, or hvmm kills itself inside the commit (kill-hvmm).
@@ -121,16 +126,16 @@ run_fault_boots() {
         local name=$n-$kind-$point
         if [ "$kind:$point" = kill-hvmm:committing ]; then
             HVMM_TEST_CRASH_AFTER=committing start_update_vm "$name" "hvkit.test=hvupdate $plan" \
-                --allow-hypervisor-update --state-dir "$STATE"
+                --allow-hypervisor-update --no-takeover-on-commit --state-dir "$STATE"
             wait_for_guest "$vmm"
             [ "$status" = 137 ] || fail "($name) hvmm exited with $status, not killed inside its commit"
         elif [ "$kind" = kill-hvmm ]; then
-            start_update_vm "$name" "hvkit.test=hvupdate $plan" --allow-hypervisor-update --state-dir "$STATE"
+            start_update_vm "$name" "hvkit.test=hvupdate $plan" --allow-hypervisor-update --no-takeover-on-commit --state-dir "$STATE"
             wait_for_serial '^hvupdate-hook: kill hvmm now'
             kill -9 "$vmm"
             wait "$vmm" 2>/dev/null || true
         else
-            run_update_vm "$name" "hvkit.test=hvupdate $plan" --allow-hypervisor-update --state-dir "$STATE"
+            run_update_vm "$name" "hvkit.test=hvupdate $plan" --allow-hypervisor-update --no-takeover-on-commit --state-dir "$STATE"
         fi
         tr -d '\r' <"$serial" >"$serial.txt"
         grep -q "^hvupdate-hook: fault $kind at $point" "$serial.txt" ||
@@ -147,7 +152,7 @@ run_fault_boots() {
         esac
         prev=$point
     done
-    run_update_vm "$((n + 1))-$kind-after" "hvkit.test=hvupdate $plan" --allow-hypervisor-update --state-dir "$STATE"
+    run_update_vm "$((n + 1))-$kind-after" "hvkit.test=hvupdate $plan" --allow-hypervisor-update --no-takeover-on-commit --state-dir "$STATE"
     check_state "$n" "$kind" "$prev"
     check_after_faults
 }

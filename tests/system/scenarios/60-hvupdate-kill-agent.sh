@@ -15,7 +15,7 @@ source "$(dirname "$0")/../lib/update-faults.sh"
 make_fault_fixture "$HVKIT_SCENARIO_DIR/w"
 
 UPDATE_VM_CPUS=1 run_update_vm kill-agent "hvkit.test=hvupdate $(fault_plan kill-agent)" \
-    --allow-hypervisor-update --state-dir "$STATE"
+    --allow-hypervisor-update --no-takeover-on-commit --state-dir "$STATE"
 grep -E '^hvupdate-hook: ' "$serial.txt" || true
 n=0
 for point in $FAULT_POINTS; do
