@@ -50,8 +50,8 @@ constexpr const char* kHelpTail = R"(  hvmm control PATH CMD
   hvmm check-kvm
       Say whether /dev/kvm is usable and what backs it.
   hvmm --version [--state-dir DIR]
-      This hvmm's version, and the release the host's store at DIR has
-      committed (the one the next start runs), if any.
+      This hvmm's version, the release the host's store at DIR has
+      committed (the one the next start runs), if any, and its last trial.
 
 Exit status: 0 guest reset or shut down; 1 failure (hvmm error, guest crash
 or triple fault; for control: the request failed or was refused); 2 usage
@@ -286,8 +286,9 @@ int Successor(const std::vector<std::string>& argv) {
     return RunSuccessor(static_cast<int>(n));
 }
 
-// hvmm --version [--state-dir DIR]: this hvmm's version, and the release
-// the host's store has committed (what the next start runs), if any.
+// hvmm --version [--state-dir DIR]: this hvmm's version, the release the
+// host's store has committed (what the next start runs), if any, and the
+// last trial (a release on trial, or how the last one ended).
 int Version(const std::vector<std::string>& argv) {
     auto args = cli::ParseArgs(argv, {.value_options = {"--state-dir"}, .positional = 0});
     if (!args.ok()) return Usage("--version: " + args.status().message());
@@ -300,6 +301,14 @@ int Version(const std::vector<std::string>& argv) {
     if (*committed) {
         printf("committed: %s (slot %c; the next start runs %s/current/hypervisor/bin/hvmm)\n",
                (*committed)->version.ToString().c_str(), (*committed)->slot, state_dir.c_str());
+    }
+    auto trial = ReleaseStore::PeekTrial(state_dir);
+    if (!trial.ok()) return Fail(trial.status());
+    if (*trial) {
+        const Trial& t = **trial;
+        printf("last trial: %s %s%s%s\n", t.version.ToString().c_str(),
+               std::string(TrialOutcomeName(t.outcome)).c_str(), t.detail.empty() ? "" : ": ",
+               t.detail.c_str());
     }
     return kExitOk;
 }

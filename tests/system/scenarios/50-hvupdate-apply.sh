@@ -82,6 +82,7 @@ echo "== host: after the guest's apply"
 version_out=$("$HVMM" --version --state-dir "$STATE")
 echo "$version_out"
 grep -q '^committed: 0.1.1 ' <<<"$version_out" || fail "hvmm --version does not report 0.1.1 committed"
+grep -qx 'last trial: 0.1.1 passed' <<<"$version_out" || fail "hvmm --version does not report 0.1.1's trial passed"
 next=$STATE/current/hypervisor/bin/hvmm
 [ -x "$next" ] || fail "no hvmm at $next"
 [ "$("$next" --version | head -1)" = "hvmm 0.1.1" ] || fail "current/hypervisor/bin/hvmm is not 0.1.1"
