@@ -113,7 +113,7 @@ bench_hvmm() {
 qemu_start() {  # NAME SERIAL MIB MEM EXTRA...
     local name=$1 serial=$2 mib=$3 mem=$4
     shift 4
-    qemu-system-x86_64 -accel kvm -cpu host -m "${mem}M" -smp 2 \
+    qemu-system-x86_64 -accel kvm -cpu host -m "${mem}M" -smp 2 -bios qboot.rom \
         -nodefaults -no-user-config -display none -no-reboot \
         -object "memory-backend-file,id=mem,size=${mem}M,mem-path=$work/ram/guest,share=on" \
         -M microvm,x-option-roms=off,isa-serial=on,rtc=off,memory-backend=mem \

@@ -61,7 +61,9 @@ vmm_command() {
         qemu)
             [ "$end" = idle ] || cmdline+=" hvkit.poweroff=1"
             local machine=microvm,x-option-roms=off,isa-serial=on,rtc=off
-            cmd=(qemu-system-x86_64 -accel kvm -cpu host -m "$mem" -smp "$cpus"
+            # qboot, named: QEMU 10's default microvm firmware is SeaBIOS,
+            # which cannot load the kernel without the option ROMs we turn off.
+            cmd=(qemu-system-x86_64 -accel kvm -cpu host -m "$mem" -smp "$cpus" -bios qboot.rom
                 -nodefaults -no-user-config -display none -no-reboot)
             if [ "$memfd" = memfd ]; then
                 cmd+=(-object "memory-backend-memfd,id=mem,size=${mem}M,share=on")

@@ -69,13 +69,19 @@ tracing=/sys/kernel/tracing
 bench_environment
 echo "test host kernel: $(uname -r); boots: $BOOTS per VMM and vCPU count, $PARALLEL at a time"
 
-# trace_events EVENT...: the ring holds only these kvm events from now on, empty.
+# trace_events EVENT...: the ring holds only these kvm events from now on,
+# empty. With kvm_exit among them, the first SVM shutdown exit (exit code
+# 0x7f: a guest triple fault) stops the ring, so it ends at the fault.
 trace_events() {
     echo 0 >"$tracing/tracing_on"
     echo >"$tracing/set_event"
+    echo '!traceoff if exit_reason == 127' >"$tracing/events/kvm/kvm_exit/trigger" 2>/dev/null || true
     local e
     for e in "$@"; do echo "kvm:$e" >>"$tracing/set_event"; done
-    echo 4096 >"$tracing/buffer_size_kb"
+    if [[ " $* " == *" kvm_exit "* ]]; then
+        echo 'traceoff if exit_reason == 127' >"$tracing/events/kvm/kvm_exit/trigger"
+    fi
+    echo 8192 >"$tracing/buffer_size_kb"
     echo >"$tracing/trace"
     echo 1 >"$tracing/tracing_on"
 }
@@ -144,8 +150,9 @@ fi
 
 # --- 2. the boots ------------------------------------------------------------
 echo
-echo "Boots (kvm_exit, kvm_entry, kvm_inj_exception into a ring, kept on a failure):"
-trace_events kvm_exit kvm_entry kvm_inj_exception
+echo "Boots (kvm_exit, kvm_entry, kvm_inj_exception, kvm_inj_virq, kvm_msr, kvm_pio into a ring"
+echo "that a triple fault stops; kept on a failure):"
+trace_events kvm_exit kvm_entry kvm_inj_exception kvm_inj_virq kvm_msr kvm_pio
 jobs_list=()
 for ((i = 1; i <= BOOTS; i++)); do
     for cpus in "${CPUS[@]}"; do
