@@ -58,7 +58,7 @@ bench_environment
 # wait_line FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
 wait_line() {
     local until=$((SECONDS + $3))
-    until tr -d '\r' <"$1" 2>/dev/null | grep -qE "$2"; do
+    until [ -f "$1" ] && tr -d '\r' <"$1" | grep -qE "$2"; do
         ((SECONDS < until)) || { echo "bench/takeover.sh: no '$2' in $1 within $3 s" >&2; tail -n 5 "$1" >&2; return 1; }
         sleep 0.2
     done
