@@ -101,10 +101,11 @@ step "the update in a VM: hvmm boots a Debian guest whose hvupdate applies relea
 cat <<'TEXT'
 The guest downloads the release through its own network (virtio-net on a TAP),
 verifies it, hands the hypervisor's part to hvmm over hvchan; hvmm verifies it
-again against the host's own trust store, stages and commits it. Then the
-committed hvmm 0.1.1 takes the running guest over (live takeover: RAM, disk,
-network and control socket carry over, the guest never restarts) and the
-guest reads 0.1.1 over hvchan; a later start runs 0.1.1 too. Where /dev/kvm cannot boot a stock kernel (PVM-backed
+again against the host's own trust store and stages it. The guest's commit
+puts 0.1.1 on trial: hvmm 0.1.1 takes the running guest over at once (live
+takeover: RAM, disk, network and control socket carry over, the guest never
+restarts) and must see it answer over hvchan; only then is 0.1.1 committed
+and 0.1.0 exits. The guest reads 0.1.1 over hvchan; a later start runs 0.1.1 too. Where /dev/kvm cannot boot a stock kernel (PVM-backed
 KVM), this runs inside the test host, a QEMU VM with nested KVM
 (docs/test-host.md): a few minutes.
 TEXT
@@ -127,5 +128,5 @@ ABS_BUILD=$(cd "$BUILD_DIR" && pwd)
     [ "$(cat "$WORK/vm/scenarios/50-hvupdate-apply/exit-status" 2>/dev/null)" = 0 ]
 ) || { echo "demo: the update in a VM failed; logs in $WORK/vm (kept)" >&2; KEEP=1; exit 1; }
 
-grep -E '^takeover|"took_over"|^hvupdate-hook: the hypervisor is now' "$WORK/vm/scenarios/50-hvupdate-apply/output.log" || true
-step "done: hvmm 0.1.0 took an update from its guest, verified and committed it, handed the running guest to 0.1.1, and its next start ran 0.1.1"
+grep -E '"took_over"|on trial|^hvupdate-hook: the hypervisor is now|^last trial' "$WORK/vm/scenarios/50-hvupdate-apply/output.log" || true
+step "done: hvmm 0.1.0 took an update from its guest, verified it, handed the running guest to 0.1.1 on trial, which passed and was committed, and its next start ran 0.1.1"
