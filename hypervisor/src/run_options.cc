@@ -115,8 +115,14 @@ std::string RunUsage(std::span<const DeviceModule* const> rows) {
     const std::string first = "  hvmm run ";
     const std::string next(first.size(), ' ');
     std::vector<std::string_view> units(std::begin(kMachineSynopsis), std::end(kMachineSynopsis));
+    // A row's synopsis may hold several units, one a line.
     for (const DeviceModule* row : rows) {
-        if (*row->synopsis != '\0') units.push_back(row->synopsis);
+        std::string_view synopsis = row->synopsis;
+        while (!synopsis.empty()) {
+            size_t end = synopsis.find('\n');
+            units.push_back(synopsis.substr(0, end));
+            synopsis = end == std::string_view::npos ? "" : synopsis.substr(end + 1);
+        }
     }
     // The synopsis, one unit never split across lines.
     std::string out = first;

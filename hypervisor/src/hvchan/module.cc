@@ -67,7 +67,7 @@ extern const DeviceModule kHvchanModule = {
     .name = "hvchan",
     .options = kHvchanOptions,
     .synopsis =
-        "[--hvchan [--allow-hypervisor-update [--state-dir DIR] [--no-takeover-on-commit]]]",
+        "[--hvchan [--allow-hypervisor-update [--state-dir DIR]\n[--no-takeover-on-commit]]]",
     .help =
         "--hvchan gives the guest the hypercall channel (PCI 00:02.0,\n"
         "docs/hvchan-abi.md); --allow-hypervisor-update lets this VM update\n"
