@@ -38,6 +38,26 @@ class ReleaseTrialTest : public testing::ReleaseFixture {
         return trial.ok() ? *trial : std::nullopt;
     }
     bool FileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+    // Another process stages 0.3.0, puts it on trial and passes it, and is
+    // killed right after (step) of that commit.
+    void PassTrialKilledAfter(std::string_view step) {
+        std::string pkg = Package("0.3.0");
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            ReleaseStoreOptions options{V("0.1.0"), {}};
+            options.after_step = [step](std::string_view at) {
+                if (at == step) _exit(42);
+            };
+            auto store = ReleaseStore::Open(store_dir(), options);
+            if (!store.ok() || !(*store)->Stage(pkg).ok() || !(*store)->BeginTrial().ok()) _exit(1);
+            (void)(*store)->Commit();
+            _exit(0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 42) << "not killed after " << step;
+    }
     // The state and detail of the journal's transaction (id).
     std::pair<std::string, std::string> Transaction(int64_t id) {
         auto db = Database::Open(store_dir() + "/journal.sqlite");
@@ -168,22 +188,7 @@ TEST_F(ReleaseTrialTest, AnotherHvmmStartingMidTrialLeavesALiveTrialAlone) {
 // committed row: recovery finishes the commit and the trial passes with it.
 TEST_F(ReleaseTrialTest, APassCutAfterTheSwitchIsFinishedByRecovery) {
     ASSERT_NE(OpenWithTwoReleases(), nullptr);
-    std::string pkg = Package("0.3.0");
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ReleaseStoreOptions options{V("0.1.0"), {}};
-        options.after_step = [](std::string_view step) {
-            if (step == release_step::kSwitched) _exit(42);
-        };
-        auto store = ReleaseStore::Open(store_dir(), options);
-        if (!store.ok() || !(*store)->Stage(pkg).ok() || !(*store)->BeginTrial().ok()) _exit(1);
-        (void)(*store)->Commit();
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+    ASSERT_NO_FATAL_FAILURE(PassTrialKilledAfter(release_step::kSwitched));
     auto store = Open();
     ASSERT_NE(store, nullptr);
     EXPECT_EQ(CurrentHvmm(), "hvmm 0.3.0\n");
@@ -197,22 +202,7 @@ TEST_F(ReleaseTrialTest, AnOpenStoreRecoversAPredecessorsInterruptedPass) {
     ASSERT_NE(OpenWithTwoReleases(), nullptr);
     auto successor = Open();  // open before the predecessor's commit
     ASSERT_NE(successor, nullptr);
-    std::string pkg = Package("0.3.0");
-    pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        ReleaseStoreOptions options{V("0.1.0"), {}};
-        options.after_step = [](std::string_view step) {
-            if (step == release_step::kCommitting) _exit(42);
-        };
-        auto store = ReleaseStore::Open(store_dir(), options);
-        if (!store.ok() || !(*store)->Stage(pkg).ok() || !(*store)->BeginTrial().ok()) _exit(1);
-        (void)(*store)->Commit();
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 42);
+    ASSERT_NO_FATAL_FAILURE(PassTrialKilledAfter(release_step::kCommitting));
     ASSERT_TRUE(successor->RecoverInterrupted().ok());
     ASSERT_TRUE(successor->committed().has_value());
     EXPECT_EQ(successor->committed()->version, V("0.3.0"));
