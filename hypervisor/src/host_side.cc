@@ -58,6 +58,7 @@ Status HostSide::Release(std::vector<std::pair<std::string, UniqueFd>>& fds, Jso
     control["path"] = Json(r.socket.path);
     control["dev"] = Json(static_cast<int64_t>(r.socket.dev));
     control["ino"] = Json(static_cast<int64_t>(r.socket.ino));
+    control["started_ns"] = Json(target_->started_ns());  // the VM's uptime goes on
     released_ = ControlSocket{UniqueFd(), r.socket.path, r.socket.dev, r.socket.ino};
     fds.emplace_back("control.listener", std::move(r.socket.fd));
     for (size_t i = 0; i < r.clients.size(); ++i) {

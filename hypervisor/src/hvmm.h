@@ -71,6 +71,11 @@ namespace hvkit::hvmm {
 const char* HvmmVersion();
 uint32_t HvmmVersionNumber();
 
+// CLOCK_MONOTONIC in nanoseconds (machine.cc): one clock for every process
+// on the host, so a takeover's predecessor's times mean the same to its
+// successor.
+int64_t MonotonicNs();
+
 // ============================================================================
 // vstate/memfd.cc — shared memory that outlives a process image
 // ============================================================================
@@ -713,6 +718,9 @@ class Machine {
     // Lets parked vCPUs run again; nothing when not paused. From any thread.
     void Resume();
     bool paused() const { return gate_.closed(); }
+    // CLOCK_MONOTONIC (MonotonicNs) when the last vCPU thread of the latest
+    // Run() entered its run loop; 0 until every one has.
+    int64_t vcpus_started_ns() const { return vcpus_started_ns_.load(); }
     uint32_t vcpu_count() const { return static_cast<uint32_t>(vcpus_.size()); }
     // Device names in setup order.
     std::vector<std::string> DeviceNames() const;
@@ -766,6 +774,8 @@ class Machine {
     // The vCPU threads Pause() may kick: set by Run() while they are joinable.
     std::mutex threads_mu_;
     std::vector<pthread_t> running_;
+    std::atomic<size_t> vcpus_started_{0};
+    std::atomic<int64_t> vcpus_started_ns_{0};
 };
 
 // Composes a Machine from (config): KVM, memory, VM, devices from the device

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <thread>
 
 #include "hvmm.h"
@@ -22,6 +23,12 @@ namespace {
 thread_local const Machine* current_vcpu_machine = nullptr;
 
 }  // namespace
+
+int64_t MonotonicNs() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
 
 Machine::~Machine() {
     // Device threads go first: members (memory, VM) are destroyed after this.
@@ -43,12 +50,18 @@ StopReason Machine::Run(bool handle_host_signals) {
     std::vector<std::thread> threads;
     threads.reserve(vcpus_.size());
     gate_.Start(vcpus_.size());
+    vcpus_started_ = 0;
+    vcpus_started_ns_ = 0;
     {
         std::lock_guard<std::mutex> lock(threads_mu_);
         for (auto& vcpu : vcpus_) {
             Vcpu* v = vcpu.get();
             threads.emplace_back([this, v] {
                 current_vcpu_machine = this;
+                // The last to start stamps the time: later than every other's.
+                if (vcpus_started_.fetch_add(1) + 1 == vcpus_.size()) {
+                    vcpus_started_ns_ = MonotonicNs();
+                }
                 v->RunLoop(pio_, mmio_, control_, gate_);
                 gate_.Left();
             });

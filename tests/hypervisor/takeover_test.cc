@@ -156,6 +156,7 @@ class TakeoverTest : public ::testing::Test {
 
 TEST_F(TakeoverTest, TheSuccessorRunsTheSameGuestOnAndThePredecessorExits5) {
     StartGuest();
+    usleep(1200000);  // so the VM's uptime is at least a second before the takeover
     ASSERT_EQ(Takeover(kHvmmNext), 0);
     EXPECT_EQ(Wait(first_), 5);  // handed over
     Json s = Status();
@@ -166,6 +167,30 @@ TEST_F(TakeoverTest, TheSuccessorRunsTheSameGuestOnAndThePredecessorExits5) {
     ASSERT_NE(took_over, nullptr);
     EXPECT_EQ(took_over->Find("from_pid")->as_int(), first_);
     EXPECT_EQ(took_over->Find("from_version")->as_string(), "0.1.0");
+    EXPECT_GE(s.Find("uptime_s")->as_int(), 1) << "the VM's uptime restarted with the successor";
+    // The blackout is the sum of its steps, each named, from the
+    // predecessor's pause to the successor's vCPUs starting.
+    ASSERT_TRUE(Eventually(
+        [&] {
+            Json now = Status();
+            const Json* t = now.is_object() ? now.Find("took_over") : nullptr;
+            return t != nullptr && t->Find("steps_us") != nullptr;
+        },
+        5000));
+    took_over = (s = Status()).Find("took_over");
+    const Json* blackout = took_over->Find("blackout_us");
+    ASSERT_NE(blackout, nullptr);
+    int64_t sum = 0;
+    std::vector<std::string> steps;
+    for (const auto& [step, us] : took_over->Find("steps_us")->as_object()) {
+        steps.push_back(step);
+        sum += us.as_int();
+    }
+    std::sort(steps.begin(), steps.end());
+    EXPECT_EQ(steps, (std::vector<std::string>{"commit", "message", "pause", "quiesce", "restore",
+                                               "save", "send", "start"}));
+    EXPECT_LE(sum, blackout->as_int());
+    EXPECT_GE(sum, blackout->as_int() - 8) << "each step rounds down by less than a microsecond";
     EXPECT_TRUE(Progresses()) << "the guest stopped after the takeover";
     EXPECT_EQ(Starts(), 1u) << "the guest started again instead of going on: " << Log();
 }

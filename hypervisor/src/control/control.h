@@ -147,10 +147,8 @@ class Predecessor;
 class MachineControlTarget final : public ControlTarget {
   public:
     // Answers for (machine), reporting (version); uptime counts from now.
-    // (takeover) starts takeovers (none: refused); (took_over) is how this
-    // hvmm got the guest (VmStatusReport::took_over).
-    MachineControlTarget(Machine& machine, std::string version, Predecessor* takeover = nullptr,
-                         Json took_over = Json());
+    // (takeover) starts takeovers (none: refused).
+    MachineControlTarget(Machine& machine, std::string version, Predecessor* takeover = nullptr);
     VmStatusReport Report() const override;
     Status Pause() override;
     void Resume() override;
@@ -160,13 +158,19 @@ class MachineControlTarget final : public ControlTarget {
     // A successor on trial: its state ("on-trial", "passed", ...) shows as
     // took_over's "trial".
     void ReportTrial(std::function<std::string()> state) { trial_state_ = std::move(state); }
+    // A successor: how it got the guest (VmStatusReport::took_over), asked
+    // at each status, and the VM's start (MonotonicNs) its uptime counts
+    // from: the first hvmm's, carried by each takeover.
+    void ReportTookOver(std::function<Json()> took_over) { took_over_ = std::move(took_over); }
+    void CountUptimeFrom(int64_t started_ns) { started_ns_ = started_ns; }
+    int64_t started_ns() const { return started_ns_; }
 
   private:
     Machine& machine_;
     std::function<std::string()> trial_state_;
     std::string version_;
     Predecessor* takeover_;
-    Json took_over_;
+    std::function<Json()> took_over_;
     int64_t started_ns_ = 0;  // CLOCK_MONOTONIC
 };
 

@@ -8,11 +8,10 @@
 namespace hvkit::hvmm {
 
 MachineControlTarget::MachineControlTarget(Machine& machine, std::string version,
-                                           Predecessor* takeover, Json took_over)
+                                           Predecessor* takeover)
     : machine_(machine),
       version_(std::move(version)),
       takeover_(takeover),
-      took_over_(std::move(took_over)),
       started_ns_(MonotonicNs()) {}
 
 VmStatusReport MachineControlTarget::Report() const {
@@ -28,7 +27,7 @@ VmStatusReport MachineControlTarget::Report() const {
     if (auto hvchan = std::dynamic_pointer_cast<HvchanDevice>(machine_.FindDevice("hvchan"))) {
         r.committed_version = hvchan->committed_version();
     }
-    r.took_over = took_over_;
+    if (took_over_) r.took_over = took_over_();
     if (trial_state_ && r.took_over.is_object()) r.took_over["trial"] = Json(trial_state_());
     if (takeover_ != nullptr) {
         TakeoverReport t = takeover_->Report();

@@ -170,12 +170,6 @@ Result<HandoverMessage> HandoverChannel::Receive(std::chrono::milliseconds timeo
     return message;
 }
 
-int64_t MonotonicNs() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
 Status SendNamedFds(HandoverChannel& channel, Json body, const std::vector<SharedFd>& fds) {
     Json names = Json::MakeArray();
     std::vector<int> raw;

@@ -131,15 +131,21 @@ Status Predecessor::HandOver(const std::string& binary, const std::optional<Tria
     was_paused_ = machine_.paused();  // an operator's pause carries over
     HVKIT_RETURN_IF_ERROR(machine_.Pause().WithContext("takeover: pause"));
     we_paused_ = !was_paused_;
+    Json steps = Json::MakeObject();  // when each step of the blackout ended (successor.cc)
+    steps["pause"] = Json(MonotonicNs());
     machine_.Quiesce();
+    steps["quiesce"] = Json(MonotonicNs());
     TakeoverCrashPoint("old-paused");
     HVKIT_ASSIGN_OR_RETURN(Json state, machine_.SaveState());
+    steps["save"] = Json(MonotonicNs());
     Json message = Json::MakeObject();
     message["type"] = Json("state");
     message["machine"] = std::move(state);
     message["control"] = std::move(control);
     message["paused_at_ns"] = Json(paused_at);
     message["paused"] = Json(was_paused_);
+    steps["message"] = Json(MonotonicNs());
+    message["steps_ns"] = std::move(steps);
     std::vector<SharedFd> control_shared;
     for (const auto& [name, fd] : control_fds) control_shared.push_back({name, fd.get()});
     HVKIT_RETURN_IF_ERROR(

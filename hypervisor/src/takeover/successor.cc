@@ -24,6 +24,43 @@ int Fail(const Status& st) {
     return exit_status::kFailure;
 }
 
+// The blackout and its steps, for status's took_over: when each step
+// ended, from the predecessor's "state" (its "steps_ns") and this process's
+// marks, the last being the vCPUs' start. One clock (MonotonicNs) for both.
+class BlackoutSteps {
+  public:
+    explicit BlackoutSteps(const HandoverMessage& state) {
+        const Json* paused_at = state.body.Find("paused_at_ns");
+        if (paused_at != nullptr && paused_at->is_int()) paused_at_ = paused_at->as_int();
+        const Json* steps = state.body.Find("steps_ns");
+        for (const char* step : {"pause", "quiesce", "save", "message"}) {
+            const Json* at = steps != nullptr ? steps->Find(step) : nullptr;
+            if (at != nullptr && at->is_int()) ends_.emplace_back(step, at->as_int());
+        }
+    }
+    void Mark(const char* step) { ends_.emplace_back(step, MonotonicNs()); }
+    // (from) with "blackout_us" and "steps_us" (each step's length, "send"
+    // from the predecessor's send to this process's parse) once the vCPUs
+    // started at (vcpus_started_ns); nothing added before.
+    Json Report(Json from, int64_t vcpus_started_ns) const {
+        if (paused_at_ == 0 || vcpus_started_ns == 0) return from;
+        from["blackout_us"] = Json((vcpus_started_ns - paused_at_) / 1000);
+        Json steps = Json::MakeObject();
+        int64_t last = paused_at_;
+        for (const auto& [step, at] : ends_) {
+            steps[step] = Json((at - last) / 1000);
+            last = at;
+        }
+        steps["start"] = Json((vcpus_started_ns - last) / 1000);
+        from["steps_us"] = std::move(steps);
+        return from;
+    }
+
+  private:
+    int64_t paused_at_ = 0;
+    std::vector<std::pair<std::string, int64_t>> ends_;  // in order
+};
+
 // Steps 2 and 4: the machine over the offer's fds, then its state.
 struct Adopted {
     std::vector<std::string> run_args;
@@ -100,8 +137,9 @@ int RunSuccessor(int handover_fd) {
         return Fail(state.status().WithContext(
             "the predecessor did not hand over the state; the guest never ran here"));
     }
+    BlackoutSteps steps(*state);
+    steps.Mark("send");
     const Json* machine_state = state->body.Find("machine");
-    const Json* paused_at = state->body.Find("paused_at_ns");
     const Json* paused = state->body.Find("paused");
     Status restored = machine_state == nullptr
                           ? Error(ErrorCode::kMalformed, "handover state lacks \"machine\"")
@@ -132,6 +170,7 @@ int RunSuccessor(int handover_fd) {
         SendRefusal(channel, restored);
         return Fail(restored.WithContext("restoring the predecessor's state"));
     }
+    steps.Mark("restore");
     TakeoverCrashPoint("new-restored");
     Json ack = Json::MakeObject();
     ack["type"] = Json("restored");
@@ -154,14 +193,12 @@ int RunSuccessor(int handover_fd) {
                 "expected \"commit\", got \"" + commit->type() + "\"; the guest never ran here"));
         }
     }
+    steps.Mark("commit");
     machine.Unquiesce();
     if (paused != nullptr && paused->is_bool() && paused->as_bool()) (void)machine.Pause();
-    Json took_over = Json::MakeObject();
-    if (from_pid != nullptr) took_over["from_pid"] = *from_pid;
-    if (from_version != nullptr) took_over["from_version"] = *from_version;
-    if (paused_at != nullptr && paused_at->is_int()) {
-        took_over["blackout_us"] = Json((MonotonicNs() - paused_at->as_int()) / 1000);
-    }
+    Json from = Json::MakeObject();
+    if (from_pid != nullptr) from["from_pid"] = *from_pid;
+    if (from_version != nullptr) from["from_version"] = *from_version;
     // Before the host side: its control target asks the trial for its state.
     std::optional<SuccessorTrial> trial;
     HostSide host(machine, adopted->options.config.devices.serial.read_stdin);
@@ -169,7 +206,14 @@ int RunSuccessor(int handover_fd) {
     Predecessor next(machine, host, adopted->run_args,
                      adopted->serial_log.valid() ? adopted->serial_log.get() : -1);
     if (adopted->options.config.devices.hvchan.takeover_on_commit) OfferTrials(machine, next);
-    auto target = std::make_unique<MachineControlTarget>(machine, HvmmVersion(), &next, took_over);
+    auto target = std::make_unique<MachineControlTarget>(machine, HvmmVersion(), &next);
+    target->ReportTookOver(
+        [from, steps, &machine] { return steps.Report(from, machine.vcpus_started_ns()); });
+    if (const Json* control = state->body.Find("control"); control != nullptr) {
+        if (const Json* started = control->Find("started_ns"); started && started->is_int()) {
+            target->CountUptimeFrom(started->as_int());
+        }
+    }
     if (trial_deadline) {
         int64_t pid = from_pid != nullptr && from_pid->is_int() ? from_pid->as_int() : -1;
         trial.emplace(machine, host, channel, *trial_deadline, pid);
@@ -178,14 +222,11 @@ int RunSuccessor(int handover_fd) {
     Status started = host.StartAdopted(std::move(socket), std::move(clients), std::move(target));
     if (!started.ok()) return Fail(started);
     if (trial) trial->Start();
-    fprintf(stderr, "hvmm: took the guest over from pid %s (hvmm %s), blackout %s us\n",
+    fprintf(stderr, "hvmm: took the guest over from pid %s (hvmm %s)\n",
             from_pid != nullptr && from_pid->is_int() ? std::to_string(from_pid->as_int()).c_str()
                                                       : "?",
             from_version != nullptr && from_version->is_string() ? from_version->as_string().c_str()
-                                                                 : "?",
-            took_over.Find("blackout_us") != nullptr
-                ? std::to_string(took_over.Find("blackout_us")->as_int()).c_str()
-                : "?");
+                                                                 : "?");
     TakeoverCrashPoint("new-resumed");
     int status = RunUntilStopped(machine, host);
     trial.reset();  // its thread uses the host side: joined while that exists

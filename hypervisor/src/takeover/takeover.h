@@ -109,9 +109,6 @@ class HandoverChannel {
 // Sends (body) with (fds), their names listed in body["fds"] in order (the
 // receiver pairs them up again).
 Status SendNamedFds(HandoverChannel& channel, Json body, const std::vector<SharedFd>& fds);
-// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the host,
-// so the predecessor's pause time means the same to the successor.
-int64_t MonotonicNs();
 // (message)'s fds under the names its "fds" member lists, in order
 // (kMalformed when they do not pair up).
 Result<HandoverFds> TakeNamedFds(HandoverMessage& message);
