@@ -53,6 +53,8 @@ mkdir -p "$out"
 work=$(mktemp -d /tmp/hvkit-takeover-bench.XXXXXX)  # sockets: not on the share
 runs=$out/runs.tsv
 printf 'size_mib\tvmm\tevent\tround\thost_ms\tguest_gap_ms\trefault_pass_ms\tpass_median_ms\n' >"$runs"
+steps=$out/steps.tsv  # the takeover's blackout by step (status's took_over.steps_us)
+printf 'size_mib\tround\tstep\tus\n' >"$steps"
 bench_environment
 
 # wait_line FILE PATTERN SECONDS: until FILE has a line matching PATTERN.
@@ -99,9 +101,13 @@ bench_hvmm() {
         off=$(size_of "$serial")
         local bin=$HVMM_NEXT status
         ((r % 2)) || bin=$HVMM
-        status=$("$HVMM" control "$sock" takeover --binary "$bin")
-        host=$(sed -n 's/.*"blackout_us":\([0-9]*\).*/\1/p' <<<"$status" | awk '{ printf "%.1f", $1 / 1000 }')
+        "$HVMM" control "$sock" takeover --binary "$bin" >/dev/null
         sleep 4
+        # Asked once the successor's vCPUs run: the blackout ends there.
+        status=$("$HVMM" control "$sock" status)
+        host=$(sed -n 's/.*"blackout_us":\([0-9]*\).*/\1/p' <<<"$status" | awk '{ printf "%.1f", $1 / 1000 }')
+        sed -n 's/.*"steps_us":{\([^}]*\)}.*/\1/p' <<<"$status" | tr -d '"' | tr ',:' '\n\t' |
+            sed "s/^/$mib\t$r\t/" >>"$steps"
         read -r gap refault median < <(guest_after "$serial" "$off")
         record "$mib" hvmm takeover "$r" "${host:--}" "$gap" "$refault" "$median"
     done
@@ -188,4 +194,14 @@ for mib in 256 1024; do
 done
 echo
 echo "takeover at 1 GiB ÷ at 256 MiB (guest gap): $(ratio "$(median_of 1024 hvmm takeover 6)" "$(median_of 256 hvmm takeover 6)")"
+echo
+echo "The takeover's blackout by step, median µs (status's took_over.steps_us):"
+echo
+for mib in 256 1024; do
+    line="| $mib MiB |"
+    for step in pause quiesce save message send restore commit start; do
+        line+=" $step $(awk -F'\t' -v s="$mib" -v t="$step" 'NR > 1 && $1 == s && $3 == t { print $4 }' "$steps" | median) |"
+    done
+    echo "$line"
+done
 rm -rf "$work"

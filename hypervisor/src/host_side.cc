@@ -89,8 +89,8 @@ void HostSide::Reclaim(std::vector<std::pair<std::string, UniqueFd>> fds) {
     StartInput();
 }
 
-int RunUntilStopped(Machine& machine, HostSide& host) {
-    StopReason reason = machine.Run(/*handle_host_signals=*/true);
+int RunUntilStopped(Machine& machine, HostSide& host, const std::function<void()>& started) {
+    StopReason reason = machine.Run(/*handle_host_signals=*/true, started);
     host.Stop();  // joins the threads, restores the terminal, removes the socket
     std::string detail = machine.control().detail();
     fprintf(stderr, "hvmm: VM stopped: %s (%s)\n", StopReasonName(reason), detail.c_str());

@@ -59,8 +59,9 @@ inline constexpr int kHandedOver = 5;     // live takeover: a successor runs the
 }  // namespace exit_status
 
 // Runs (machine) until it stops (SIGINT/SIGTERM included), stops (host),
-// says why on stderr and returns the exit status for it.
-int RunUntilStopped(Machine& machine, HostSide& host);
+// says why on stderr and returns the exit status for it. (started): as
+// Machine::Run's.
+int RunUntilStopped(Machine& machine, HostSide& host, const std::function<void()>& started = {});
 
 // Writes every byte to (fd), retrying on EINTR and short writes; a console
 // that is gone drops the rest (the guest keeps running).

@@ -694,7 +694,10 @@ class Machine {
     // guest, a device, an error, Stop(), or SIGINT/SIGTERM when
     // (handle_host_signals)); joins the threads and returns the reason.
     // A machine paused before Run() starts with its vCPUs parked.
-    StopReason Run(bool handle_host_signals = false);
+    // (started), if given, runs on the calling thread once the vCPU threads
+    // are started (and host signals blocked): a successor serves the host
+    // from there, so the guest runs first.
+    StopReason Run(bool handle_host_signals = false, const std::function<void()>& started = {});
     // Requests a stop from any thread, (detail) saying who asked. Stops a
     // paused machine too.
     void Stop(std::string detail = "stop requested") {

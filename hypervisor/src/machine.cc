@@ -35,7 +35,7 @@ Machine::~Machine() {
     for (auto& device : devices_) device->Shutdown();
 }
 
-StopReason Machine::Run(bool handle_host_signals) {
+StopReason Machine::Run(bool handle_host_signals, const std::function<void()>& started) {
     sigset_t host_signals, old_mask;
     sigemptyset(&host_signals);
     UniqueFd sigfd;
@@ -68,6 +68,7 @@ StopReason Machine::Run(bool handle_host_signals) {
             running_.push_back(threads.back().native_handle());
         }
     }
+    if (started) started();
     while (!control_.stop_requested()) {
         pollfd fds[2] = {{control_.eventfd(), POLLIN, 0}, {sigfd.get(), POLLIN, 0}};
         int n = poll(fds, sigfd.valid() ? 2 : 1, -1);

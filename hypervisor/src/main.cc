@@ -106,8 +106,8 @@ bool ResponseOk(const std::string& response) {
 
 // `hvmm control PATH takeover [--binary FILE] [--trial MS]`: starts a live
 // takeover and waits for its outcome: the successor answering the socket
-// (its status is printed, exit 0; on trial, once it passed) or the takeover
-// falling back (the reason, exit 1).
+// and running the guest (its status, with the blackout, is printed, exit 0;
+// on trial, once it passed) or the takeover falling back (the reason, exit 1).
 int ControlTakeover(const std::string& path, const std::optional<std::string>& binary,
                     int64_t trial_ms) {
     std::string absolute;
@@ -154,8 +154,10 @@ int ControlTakeover(const std::string& path, const std::optional<std::string>& b
             const Json* trial =
                 took_over != nullptr && took_over->is_object() ? took_over->Find("trial") : nullptr;
             std::string verdict = trial != nullptr && trial->is_string() ? trial->as_string() : "";
-            if (trial_ms > 0 && (verdict == "on-trial" || verdict == "handed-back")) {
-                usleep(100000);  // the verdict is still to come
+            bool started = took_over != nullptr && took_over->is_object() &&
+                           took_over->Find("blackout_us") != nullptr;
+            if (!started || (trial_ms > 0 && (verdict == "on-trial" || verdict == "handed-back"))) {
+                usleep(started ? 100000 : 2000);  // its vCPUs, or the verdict, are still to come
                 continue;
             }
             printf("%s\n", now->c_str());

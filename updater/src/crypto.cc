@@ -25,11 +25,10 @@ const unsigned char* Bytes(std::string_view s) {
 
 std::string HexEncode(std::span<const uint8_t> bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (uint8_t b : bytes) {
-        out += kDigits[b >> 4];
-        out += kDigits[b & 0xF];
+    std::string out(bytes.size() * 2, '\0');
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        out[2 * i] = kDigits[bytes[i] >> 4];
+        out[2 * i + 1] = kDigits[bytes[i] & 0xF];
     }
     return out;
 }
@@ -44,14 +43,13 @@ Result<std::string> HexDecode(std::string_view hex, std::string_view what) {
         if (c >= 'A' && c <= 'F') return c - 'A' + 10;
         return -1;
     };
-    std::string out;
-    out.reserve(hex.size() / 2);
-    for (size_t i = 0; i < hex.size(); i += 2) {
-        int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    std::string out(hex.size() / 2, '\0');
+    for (size_t i = 0; i < out.size(); ++i) {
+        int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return Error(ErrorCode::kMalformed, std::string(what) + ": not a hex string");
         }
-        out += static_cast<char>(hi << 4 | lo);
+        out[i] = static_cast<char>(hi << 4 | lo);
     }
     return out;
 }

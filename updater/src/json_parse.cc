@@ -251,6 +251,18 @@ class Parser {
             }
             if (static_cast<unsigned char>(c) < 0x20) return Fail("control character in string");
             if (c != '\\') {
+                // A run of plain ASCII at once (hex and names are nothing else).
+                size_t end = pos_;
+                while (end < text_.size()) {
+                    auto u = static_cast<unsigned char>(text_[end]);
+                    if (u < 0x20 || u >= 0x80 || u == '"' || u == '\\') break;
+                    ++end;
+                }
+                if (end > pos_) {
+                    out.append(text_.substr(pos_, end - pos_));
+                    pos_ = end;
+                    continue;
+                }
                 HVKIT_RETURN_IF_ERROR(CopyUtf8(out));
                 continue;
             }

@@ -9,9 +9,20 @@ namespace hvkit {
 
 namespace {
 
+bool NeedsEscape(char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+}
+
 void AppendEscaped(std::string& out, const std::string& s) {
     out += '"';
-    for (char c : s) {
+    for (size_t i = 0; i < s.size();) {
+        // A run that needs no escape at once (hex and names are nothing else).
+        size_t end = i;
+        while (end < s.size() && !NeedsEscape(s[end])) ++end;
+        out.append(s, i, end - i);
+        if (end == s.size()) break;
+        i = end + 1;
+        char c = s[end];
         auto u = static_cast<unsigned char>(c);
         switch (c) {
             case '"':

@@ -38,11 +38,15 @@ class BlackoutSteps {
             if (at != nullptr && at->is_int()) ends_.emplace_back(step, at->as_int());
         }
     }
-    void Mark(const char* step) { ends_.emplace_back(step, MonotonicNs()); }
+    void Mark(const char* step) {
+        std::lock_guard lock(mu_);  // status may ask meanwhile
+        ends_.emplace_back(step, MonotonicNs());
+    }
     // (from) with "blackout_us" and "steps_us" (each step's length, "send"
     // from the predecessor's send to this process's parse) once the vCPUs
     // started at (vcpus_started_ns); nothing added before.
     Json Report(Json from, int64_t vcpus_started_ns) const {
+        std::lock_guard lock(mu_);
         if (paused_at_ == 0 || vcpus_started_ns == 0) return from;
         from["blackout_us"] = Json((vcpus_started_ns - paused_at_) / 1000);
         Json steps = Json::MakeObject();
@@ -57,6 +61,7 @@ class BlackoutSteps {
     }
 
   private:
+    mutable std::mutex mu_;
     int64_t paused_at_ = 0;
     std::vector<std::pair<std::string, int64_t>> ends_;  // in order
 };
@@ -137,8 +142,8 @@ int RunSuccessor(int handover_fd) {
         return Fail(state.status().WithContext(
             "the predecessor did not hand over the state; the guest never ran here"));
     }
-    BlackoutSteps steps(*state);
-    steps.Mark("send");
+    auto steps = std::make_shared<BlackoutSteps>(*state);
+    steps->Mark("send");
     const Json* machine_state = state->body.Find("machine");
     const Json* paused = state->body.Find("paused");
     Status restored = machine_state == nullptr
@@ -170,7 +175,7 @@ int RunSuccessor(int handover_fd) {
         SendRefusal(channel, restored);
         return Fail(restored.WithContext("restoring the predecessor's state"));
     }
-    steps.Mark("restore");
+    steps->Mark("restore");
     TakeoverCrashPoint("new-restored");
     Json ack = Json::MakeObject();
     ack["type"] = Json("restored");
@@ -193,8 +198,9 @@ int RunSuccessor(int handover_fd) {
                 "expected \"commit\", got \"" + commit->type() + "\"; the guest never ran here"));
         }
     }
-    steps.Mark("commit");
+    steps->Mark("commit");
     machine.Unquiesce();
+    steps->Mark("unquiesce");
     if (paused != nullptr && paused->is_bool() && paused->as_bool()) (void)machine.Pause();
     Json from = Json::MakeObject();
     if (from_pid != nullptr) from["from_pid"] = *from_pid;
@@ -208,7 +214,7 @@ int RunSuccessor(int handover_fd) {
     if (adopted->options.config.devices.hvchan.takeover_on_commit) OfferTrials(machine, next);
     auto target = std::make_unique<MachineControlTarget>(machine, HvmmVersion(), &next);
     target->ReportTookOver(
-        [from, steps, &machine] { return steps.Report(from, machine.vcpus_started_ns()); });
+        [from, steps, &machine] { return steps->Report(from, machine.vcpus_started_ns()); });
     if (const Json* control = state->body.Find("control"); control != nullptr) {
         if (const Json* started = control->Find("started_ns"); started && started->is_int()) {
             target->CountUptimeFrom(started->as_int());
@@ -219,16 +225,23 @@ int RunSuccessor(int handover_fd) {
         trial.emplace(machine, host, channel, *trial_deadline, pid);
         target->ReportTrial([&trial] { return trial ? trial->state() : "ended"; });
     }
-    Status started = host.StartAdopted(std::move(socket), std::move(clients), std::move(target));
-    if (!started.ok()) return Fail(started);
-    if (trial) trial->Start();
-    fprintf(stderr, "hvmm: took the guest over from pid %s (hvmm %s)\n",
+    // The guest runs first; the host is served once its vCPUs started.
+    auto serve = [&] {
+        Status served = host.StartAdopted(std::move(socket), std::move(clients), std::move(target));
+        if (!served.ok()) {
+            machine.StopFailed("serving the host after the takeover: " + served.message());
+            return;
+        }
+        if (trial) trial->Start();
+        fprintf(
+            stderr, "hvmm: took the guest over from pid %s (hvmm %s)\n",
             from_pid != nullptr && from_pid->is_int() ? std::to_string(from_pid->as_int()).c_str()
                                                       : "?",
             from_version != nullptr && from_version->is_string() ? from_version->as_string().c_str()
                                                                  : "?");
-    TakeoverCrashPoint("new-resumed");
-    int status = RunUntilStopped(machine, host);
+        TakeoverCrashPoint("new-resumed");
+    };
+    int status = RunUntilStopped(machine, host, serve);
     trial.reset();  // its thread uses the host side: joined while that exists
     return status;
 }
