@@ -16,10 +16,11 @@
 # refaults every page into the new VM's nested page tables, reported beside
 # the undisturbed median.
 #
-# usage: bench/takeover.sh [BUILD_DIR] [ROUNDS]
+# usage: bench/takeover.sh [BUILD_DIR] [ROUNDS] [SIZES]
 #   BUILD_DIR  default build/dev (hvmm, hvmm-next, the guest image with
 #              gapwatch: ctest -R system.images)
 #   ROUNDS     events per VMM and size, default 3
+#   SIZES      MiB of touched guest RAM, default "256 1024"
 # Results: BUILD_DIR/bench/takeover-results/ (runs.tsv: one line an event).
 # Absolute times in the test host are TCG times: read the ratios.
 set -euo pipefail
@@ -29,7 +30,9 @@ source bench/vmm-peer.sh
 if [ "${1:-}" != --inside ]; then
     BUILD_DIR=$(cd "${1:-build/dev}" && pwd)
     ROUNDS=${2:-3}
+    SIZES=${3:-256 1024}
     [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "bench/takeover.sh: ROUNDS must be a positive number" >&2; exit 2; }
+    [[ $SIZES =~ ^[1-9][0-9]*( [1-9][0-9]*)*$ ]] || { echo "bench/takeover.sh: SIZES must be MiB numbers separated by spaces" >&2; exit 2; }
     env_file=$BUILD_DIR/images/guest/guest.env
     for need in "$BUILD_DIR/hypervisor/hvmm" "$BUILD_DIR/hypervisor/hvmm-next" "$env_file"; do
         [ -e "$need" ] || { echo "missing $need (build the tree; ctest -R system.images)" >&2; exit 2; }
@@ -37,7 +40,7 @@ if [ "${1:-}" != --inside ]; then
     # The 1 GiB guest and its QEMU peer's shared RAM file fit beside the
     # test host's own use only with more than the default 2 GiB.
     HVKIT_TESTHOST_MEM=${HVKIT_TESTHOST_MEM:-3584} bench_in_test_host bench/takeover.sh \
-        "$BUILD_DIR" "$BUILD_DIR/bench/takeover-results" $((600 + 240 * ROUNDS)) "$env_file" "$ROUNDS"
+        "$BUILD_DIR" "$BUILD_DIR/bench/takeover-results" $((600 + 240 * ROUNDS)) "$env_file" "$ROUNDS" "$SIZES"
     exit
 fi
 
@@ -46,6 +49,7 @@ BUILD_DIR=$2
 # shellcheck disable=SC1090
 source "$3"
 ROUNDS=$4
+SIZES=$5
 HVMM=$BUILD_DIR/hypervisor/hvmm
 HVMM_NEXT=$BUILD_DIR/hypervisor/hvmm-next
 out=$HVKIT_RESULTS/takeover
@@ -167,7 +171,7 @@ bench_qemu() {
     umount "$work/ram"
 }
 
-for mib in 256 1024; do
+for mib in $SIZES; do
     echo "== $mib MiB touched: hvmm"
     bench_hvmm "$mib"
     echo "== $mib MiB touched: QEMU"
@@ -183,7 +187,7 @@ median_of() {  # SIZE VMM EVENT COLUMN
 }
 echo "| touched RAM | hvmm pause+resume | hvmm takeover | QEMU local migration | takeover ÷ QEMU (guest) | takeover ÷ pause+resume (guest) | first pass after takeover / median pass |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
-for mib in 256 1024; do
+for mib in $SIZES; do
     pr_h=$(median_of "$mib" hvmm pause-resume 5) pr_g=$(median_of "$mib" hvmm pause-resume 6)
     tk_h=$(median_of "$mib" hvmm takeover 5) tk_g=$(median_of "$mib" hvmm takeover 6)
     qm_h=$(median_of "$mib" qemu migrate 5) qm_g=$(median_of "$mib" qemu migrate 6)
@@ -197,7 +201,7 @@ echo "takeover at 1 GiB ÷ at 256 MiB (guest gap): $(ratio "$(median_of 1024 hvm
 echo
 echo "The takeover's blackout by step, median µs (status's took_over.steps_us):"
 echo
-for mib in 256 1024; do
+for mib in $SIZES; do
     line="| $mib MiB |"
     for step in pause quiesce save message send restore commit start; do
         line+=" $step $(awk -F'\t' -v s="$mib" -v t="$step" 'NR > 1 && $1 == s && $3 == t { print $4 }' "$steps" | median) |"

@@ -7,9 +7,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <functional>
 #include <mutex>
 #include <thread>
 
+#include "arch/x86_64/arch.h"
+#include "hvkit/crypto.h"
 #include "hvkit/fs.h"
 #include "hvmm.h"
 
@@ -193,6 +197,49 @@ TEST_F(KvmState, SaveAdoptRestoreSaveGivesTheSameState) {
     uint8_t seen = 0;
     ASSERT_TRUE((*second)->memory().Read(kFlag, {&seen, 1}).ok());
     EXPECT_EQ(seen, 7);
+}
+
+// (state)'s vCPU 0 CPUID with (change) applied to leaf (function).(index).
+Json WithCpuid(Json state, uint32_t function, uint32_t index,
+               const std::function<void(kvm_cpuid_entry2&)>& change) {
+    Json& cpuid = state["vcpus"].as_array()[0]["cpuid"];
+    auto bytes = HexDecode(cpuid.as_string(), "cpuid");
+    EXPECT_TRUE(bytes.ok());
+    std::vector<kvm_cpuid_entry2> entries(bytes->size() / sizeof(kvm_cpuid_entry2));
+    memcpy(entries.data(), bytes->data(), bytes->size());
+    bool found = false;
+    for (kvm_cpuid_entry2& e : entries) {
+        if (e.function == function && e.index == index) {
+            change(e);
+            found = true;
+        }
+    }
+    EXPECT_TRUE(found) << "no CPUID leaf " << function << "." << index;
+    cpuid = Json(HexEncode({reinterpret_cast<const uint8_t*>(entries.data()),
+                            entries.size() * sizeof(kvm_cpuid_entry2)}));
+    return state;
+}
+
+// A takeover's successor hands the guest back on a failed trial: the old
+// machine, whose vCPUs ran, restores the state into itself. KVM refuses a
+// CPUID set after KVM_RUN unless equal (before Linux 6.2 also in the bits
+// it derives at run time, such as OSXSAVE): the same CPUID but for those is
+// left as it is; another is refused naming the leaf.
+TEST_F(KvmState, AMachineThatRanTakesItsStateBackAndNamesACpuidThatDiffers) {
+    Serial serial;
+    auto m = Build(serial);
+    ASSERT_NE(m, nullptr);
+    RunUntilSpinning(*m, serial);
+    auto state = m->SaveState();
+    ASSERT_TRUE(state.ok()) << state.status().message();
+
+    Status st = m->RestoreState(
+        WithCpuid(*state, 1, 0, [](kvm_cpuid_entry2& e) { e.ecx ^= 1u << 27; }));  // OSXSAVE
+    EXPECT_TRUE(st.ok()) << st.message();
+    st = m->RestoreState(
+        WithCpuid(*state, kHvmmCpuidLeaf, 0, [](kvm_cpuid_entry2& e) { e.ebx ^= 1; }));
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("leaf 0x40000100.0 ebx"), std::string::npos) << st.message();
 }
 
 TEST_F(KvmState, AnAdoptedMachineRefusesFdsItDoesNotTakeAndNamesOnesItLacks) {

@@ -111,12 +111,9 @@ constexpr size_t kMaxCpuidEntries = 256;
 // The CPUID the vCPU was given (KVM_GET_CPUID2), as hex of its entries: the
 // guest keeps seeing it under a successor whose own CPUID code differs.
 Result<std::string> SaveCpuid(int fd) {
-    std::vector<uint8_t> buf(sizeof(KvmCpuidHeader) + kMaxCpuidEntries * sizeof(kvm_cpuid_entry2));
-    KvmCpuidHeader header{kMaxCpuidEntries, 0};
-    memcpy(buf.data(), &header, sizeof header);
-    if (ioctl(fd, kKvmGetCpuid2, buf.data()) != 0) return IoctlError("KVM_GET_CPUID2");
-    memcpy(&header, buf.data(), sizeof header);
-    return HexEncode({buf.data() + sizeof header, header.nent * sizeof(kvm_cpuid_entry2)});
+    HVKIT_ASSIGN_OR_RETURN(std::vector<kvm_cpuid_entry2> entries, GetVcpuCpuid(fd));
+    return HexEncode({reinterpret_cast<const uint8_t*>(entries.data()),
+                      entries.size() * sizeof(kvm_cpuid_entry2)});
 }
 
 Result<std::vector<kvm_cpuid_entry2>> LoadCpuid(const Json& state) {
@@ -190,7 +187,7 @@ Status RestoreVcpuState(int fd, const Json& state) {
     // the LAPIC is not in TSC-deadline mode, and measures it against the
     // TSC); events and MP state last.
     // The guest's CPUID first: what the MSRs and XSAVE are checked against.
-    HVKIT_RETURN_IF_ERROR(SetVcpuCpuid(fd, cpuid));
+    HVKIT_RETURN_IF_ERROR(RestoreVcpuCpuid(fd, cpuid));
     if (ioctl(fd, KVM_SET_SREGS, &sregs) != 0) return IoctlError("KVM_SET_SREGS");
     if (ioctl(fd, KVM_SET_REGS, &regs) != 0) return IoctlError("KVM_SET_REGS");
     if (ioctl(fd, KVM_SET_XCRS, &xcrs) != 0) return IoctlError("KVM_SET_XCRS");

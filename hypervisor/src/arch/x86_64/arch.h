@@ -61,6 +61,12 @@ std::vector<kvm_cpuid_entry2> BuildVcpuCpuid(const std::vector<kvm_cpuid_entry2>
                                              uint32_t index, uint32_t count);
 // KVM_SET_CPUID2 on (vcpu_fd).
 Status SetVcpuCpuid(int vcpu_fd, const std::vector<kvm_cpuid_entry2>& entries);
+// cpuid_state.cc: KVM_GET_CPUID2 of (vcpu_fd); and a restore's CPUID:
+// nothing to do when the vCPU's equals (entries) but for the bits KVM derives
+// at run time (also into a vCPU that has run), else KVM_SET_CPUID2, its
+// error naming the first leaf that differs.
+Result<std::vector<kvm_cpuid_entry2>> GetVcpuCpuid(int vcpu_fd);
+Status RestoreVcpuCpuid(int vcpu_fd, const std::vector<kvm_cpuid_entry2>& entries);
 inline constexpr uint32_t kHvmmCpuidLeaf = 0x40000100;
 
 // arch/x86_64/msr.cc
