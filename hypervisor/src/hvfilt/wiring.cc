@@ -42,9 +42,12 @@ void HvfiltDevice::SyncWiring() {
     uint64_t bar = config_.bar_address(HVFILT_REGISTER_BAR);
     bool decodes = config_.memory_enabled() && bar >= layout::kPciMmio32Start &&
                    bar + HVFILT_BAR2_SIZE <= layout::kPciMmio32Start + layout::kPciMmio32Size;
-    // Quiesced (live takeover), nothing is wired: hvfilterd's interrupts
-    // stay counted in their eventfd for whichever VM wires it next.
-    uint64_t want = decodes && !quiesced_ ? bar + HVFILT_REG_DOORBELL : 0;
+    // Quiesced (live takeover), the interrupt is not wired: hvfilterd's
+    // interrupts stay counted in their eventfd for whichever VM wires it
+    // next. The doorbell stays wired: only this VM's guest rings it, and
+    // once paused it cannot (unwiring it would cost the blackout an SRCU
+    // grace period for nothing).
+    uint64_t want = decodes ? bar + HVFILT_REG_DOORBELL : 0;
     // A failed registration leaves the doorbell to BarWrite (slower, still
     // delivered) and the interrupt held in its eventfd; neither is the
     // guest's to see.
