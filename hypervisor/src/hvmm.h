@@ -282,6 +282,12 @@ class RunGate {
     // The vCPU side: returns at once when the gate is open or the machine is
     // stopping; otherwise counts the caller as parked and blocks until either.
     void ParkWhileClosed();
+    // The vCPU side: this thread began its run loop.
+    void Entered();
+    // Waits until every vCPU thread of Start() entered its run loop and none
+    // is parked: the guest runs. False when the gate closed or the machine
+    // began stopping first.
+    bool WaitRunning();
 
   private:
     mutable std::mutex mu_;
@@ -289,6 +295,7 @@ class RunGate {
     bool closed_ = false;
     bool stopping_ = false;
     size_t active_ = 0;
+    size_t entered_ = 0;
     size_t parked_ = 0;
 };
 
@@ -725,9 +732,9 @@ class Machine {
     // Lets parked vCPUs run again; nothing when not paused. From any thread.
     void Resume();
     bool paused() const { return gate_.closed(); }
-    // CLOCK_MONOTONIC (MonotonicNs) when the last vCPU thread of the latest
-    // Run() entered its run loop; 0 until every one has.
-    int64_t vcpus_started_ns() const { return vcpus_started_ns_.load(); }
+    // From Run()'s (started): waits until every vCPU runs guest code (none
+    // parked); false when paused or stopping meanwhile.
+    bool WaitRunning() { return gate_.WaitRunning(); }
     uint32_t vcpu_count() const { return static_cast<uint32_t>(vcpus_.size()); }
     // Device names in setup order.
     std::vector<std::string> DeviceNames() const;
@@ -781,8 +788,6 @@ class Machine {
     // The vCPU threads Pause() may kick: set by Run() while they are joinable.
     std::mutex threads_mu_;
     std::vector<pthread_t> running_;
-    std::atomic<size_t> vcpus_started_{0};
-    std::atomic<int64_t> vcpus_started_ns_{0};
 };
 
 // Composes a Machine from (config): KVM, memory, VM, devices from the device

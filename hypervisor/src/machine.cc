@@ -50,18 +50,13 @@ StopReason Machine::Run(bool handle_host_signals, const std::function<void()>& s
     std::vector<std::thread> threads;
     threads.reserve(vcpus_.size());
     gate_.Start(vcpus_.size());
-    vcpus_started_ = 0;
-    vcpus_started_ns_ = 0;
     {
         std::lock_guard<std::mutex> lock(threads_mu_);
         for (auto& vcpu : vcpus_) {
             Vcpu* v = vcpu.get();
             threads.emplace_back([this, v] {
                 current_vcpu_machine = this;
-                // The last to start stamps the time: later than every other's.
-                if (vcpus_started_.fetch_add(1) + 1 == vcpus_.size()) {
-                    vcpus_started_ns_ = MonotonicNs();
-                }
+                gate_.Entered();
                 v->RunLoop(pio_, mmio_, control_, gate_);
                 gate_.Left();
             });

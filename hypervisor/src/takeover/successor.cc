@@ -26,10 +26,11 @@ int Fail(const Status& st) {
 
 // The blackout and its steps, for status's took_over: when each step
 // ended, from the predecessor's "state" (its "steps_ns") and this process's
-// marks, the last being the vCPUs' start. One clock (MonotonicNs) for both.
+// marks, the last ("start") every vCPU running. One clock (MonotonicNs).
 class BlackoutSteps {
   public:
-    explicit BlackoutSteps(const HandoverMessage& state) {
+    void Begin(const HandoverMessage& state) {
+        std::lock_guard lock(mu_);
         const Json* paused_at = state.body.Find("paused_at_ns");
         if (paused_at != nullptr && paused_at->is_int()) paused_at_ = paused_at->as_int();
         const Json* steps = state.body.Find("steps_ns");
@@ -43,19 +44,18 @@ class BlackoutSteps {
         ends_.emplace_back(step, MonotonicNs());
     }
     // (from) with "blackout_us" and "steps_us" (each step's length, "send"
-    // from the predecessor's send to this process's parse) once the vCPUs
-    // started at (vcpus_started_ns); nothing added before.
-    Json Report(Json from, int64_t vcpus_started_ns) const {
+    // from the predecessor's send to this process's parse) once "start" is
+    // marked; nothing added before.
+    Json Report(Json from) const {
         std::lock_guard lock(mu_);
-        if (paused_at_ == 0 || vcpus_started_ns == 0) return from;
-        from["blackout_us"] = Json((vcpus_started_ns - paused_at_) / 1000);
+        if (paused_at_ == 0 || ends_.empty() || ends_.back().first != "start") return from;
+        from["blackout_us"] = Json((ends_.back().second - paused_at_) / 1000);
         Json steps = Json::MakeObject();
         int64_t last = paused_at_;
         for (const auto& [step, at] : ends_) {
             steps[step] = Json((at - last) / 1000);
             last = at;
         }
-        steps["start"] = Json((vcpus_started_ns - last) / 1000);
         from["steps_us"] = std::move(steps);
         return from;
     }
@@ -106,6 +106,81 @@ Result<Adopted> AdoptOffer(HandoverMessage& offer) {
     return adopted;
 }
 
+// Steps 4 to 6, on the main thread with the vCPU threads parked: the state
+// restored and acknowledged; the commit, or the predecessor gone after it
+// sent the state (it can never run the guest again, so this process must);
+// the guest running here, the host served. An error before the commit
+// means the guest never ran here.
+Status TakeOver(HandoverChannel& channel, Machine& machine, BlackoutSteps& steps, HostSide& host,
+                std::unique_ptr<MachineControlTarget> target) {
+    auto state = ReceiveExpected(channel, "state", kStateWait);
+    if (!state.ok()) {
+        return state.status().WithContext(
+            "the predecessor did not hand over the state; the guest never ran here");
+    }
+    steps.Begin(*state);
+    steps.Mark("send");
+    const Json* machine_state = state->body.Find("machine");
+    const Json* paused = state->body.Find("paused");
+    const Json* control = state->body.Find("control");
+    Status restored = machine_state == nullptr
+                          ? Error(ErrorCode::kMalformed, "handover state lacks \"machine\"")
+                          : machine.RestoreState(*machine_state);
+    auto control_fds = TakeNamedFds(*state);
+    if (restored.ok() && !control_fds.ok()) restored = control_fds.status();
+    std::optional<ControlSocket> socket;
+    std::vector<UniqueFd> clients;
+    if (restored.ok() && control != nullptr && !control->is_null()) {
+        auto listener = control_fds->Take("control.listener");
+        auto made = listener.ok() ? ControlSocketFromHandover(*control, std::move(*listener))
+                                  : Result<ControlSocket>(listener.status());
+        if (made.ok()) {
+            socket = std::move(*made);
+        } else {
+            restored = made.status();
+        }
+        const Json* started = control->Find("started_ns");  // the VM's uptime goes on
+        if (started != nullptr && started->is_int()) target->CountUptimeFrom(started->as_int());
+    }
+    for (size_t i = 0; restored.ok(); ++i) {
+        auto client = control_fds->Take("control.client." + std::to_string(i));
+        if (!client.ok()) break;
+        clients.push_back(std::move(*client));
+    }
+    if (!restored.ok()) {
+        SendRefusal(channel, restored);
+        return restored.WithContext("restoring the predecessor's state; the guest never ran here");
+    }
+    steps.Mark("restore");
+    TakeoverCrashPoint("new-restored");
+    Json ack = Json::MakeObject();
+    ack["type"] = Json("restored");
+    if (Status st = channel.Send(ack); !st.ok() && !channel.peer_closed()) return st;
+    TakeoverCrashPoint("new-acknowledged");
+
+    if (!channel.peer_closed()) {
+        auto commit = channel.Receive(kStateWait);
+        if (!commit.ok() && !channel.peer_closed()) {
+            return commit.status().WithContext("waiting for the commit; the guest never ran here");
+        }
+        if (commit.ok() && commit->type() != "commit") {
+            return Error(ErrorCode::kMalformed, "expected \"commit\", got \"" + commit->type() +
+                                                    "\"; the guest never ran here");
+        }
+    }
+    steps.Mark("commit");
+    machine.Unquiesce();
+    steps.Mark("unquiesce");
+    if (paused == nullptr || !paused->is_bool() ||
+        !paused->as_bool()) {  // an operator's pause stays
+        machine.Resume();
+        (void)machine.WaitRunning();
+    }
+    steps.Mark("start");
+    return host.StartAdopted(std::move(socket), std::move(clients), std::move(target))
+        .WithContext("serving the host after the takeover");
+}
+
 }  // namespace
 
 int RunSuccessor(int handover_fd) {
@@ -133,78 +208,12 @@ int RunSuccessor(int handover_fd) {
         const Json* ms = trial->Find("deadline_ms");
         trial_deadline = milliseconds(ms != nullptr && ms->is_int() ? ms->as_int() : 30000);
     }
-    if (Status st = channel.Send(ready); !st.ok()) return Fail(st);
-    TakeoverCrashPoint("new-ready");
 
-    // 4. Restore the state.
-    auto state = ReceiveExpected(channel, "state", kStateWait);
-    if (!state.ok()) {
-        return Fail(state.status().WithContext(
-            "the predecessor did not hand over the state; the guest never ran here"));
-    }
-    auto steps = std::make_shared<BlackoutSteps>(*state);
-    steps->Mark("send");
-    const Json* machine_state = state->body.Find("machine");
-    const Json* paused = state->body.Find("paused");
-    Status restored = machine_state == nullptr
-                          ? Error(ErrorCode::kMalformed, "handover state lacks \"machine\"")
-                          : machine.RestoreState(*machine_state);
-    auto control_fds = TakeNamedFds(*state);
-    if (restored.ok() && !control_fds.ok()) restored = control_fds.status();
-    std::optional<ControlSocket> socket;
-    std::vector<UniqueFd> clients;
-    if (restored.ok()) {
-        const Json* control = state->body.Find("control");
-        if (control != nullptr && !control->is_null()) {
-            auto listener = control_fds->Take("control.listener");
-            auto made = listener.ok() ? ControlSocketFromHandover(*control, std::move(*listener))
-                                      : Result<ControlSocket>(listener.status());
-            if (made.ok()) {
-                socket = std::move(*made);
-            } else {
-                restored = made.status();
-            }
-        }
-        for (size_t i = 0; restored.ok(); ++i) {
-            auto client = control_fds->Take("control.client." + std::to_string(i));
-            if (!client.ok()) break;
-            clients.push_back(std::move(*client));
-        }
-    }
-    if (!restored.ok()) {
-        SendRefusal(channel, restored);
-        return Fail(restored.WithContext("restoring the predecessor's state"));
-    }
-    steps->Mark("restore");
-    TakeoverCrashPoint("new-restored");
-    Json ack = Json::MakeObject();
-    ack["type"] = Json("restored");
-    // A predecessor gone once it sent the state can never run the guest
-    // again: then this process must, acknowledged or not.
-    if (Status st = channel.Send(ack); !st.ok() && !channel.peer_closed()) return Fail(st);
-    TakeoverCrashPoint("new-acknowledged");
-
-    // 6. "commit", or the predecessor gone after sending the state: either
-    // way it never runs the guest again, so this process must.
-    if (!channel.peer_closed()) {
-        auto commit = channel.Receive(kStateWait);
-        if (!commit.ok() && !channel.peer_closed()) {
-            return Fail(
-                commit.status().WithContext("waiting for the commit; the guest never ran here"));
-        }
-        if (commit.ok() && commit->type() != "commit") {
-            return Fail(Error(
-                ErrorCode::kMalformed,
-                "expected \"commit\", got \"" + commit->type() + "\"; the guest never ran here"));
-        }
-    }
-    steps->Mark("commit");
-    machine.Unquiesce();
-    steps->Mark("unquiesce");
-    if (paused != nullptr && paused->is_bool() && paused->as_bool()) (void)machine.Pause();
+    // The host side, ready to serve once the guest runs here.
     Json from = Json::MakeObject();
     if (from_pid != nullptr) from["from_pid"] = *from_pid;
     if (from_version != nullptr) from["from_version"] = *from_version;
+    auto steps = std::make_shared<BlackoutSteps>();
     // Before the host side: its control target asks the trial for its state.
     std::optional<SuccessorTrial> trial;
     HostSide host(machine, adopted->options.config.devices.serial.read_stdin);
@@ -213,23 +222,23 @@ int RunSuccessor(int handover_fd) {
                      adopted->serial_log.valid() ? adopted->serial_log.get() : -1);
     if (adopted->options.config.devices.hvchan.takeover_on_commit) OfferTrials(machine, next);
     auto target = std::make_unique<MachineControlTarget>(machine, HvmmVersion(), &next);
-    target->ReportTookOver(
-        [from, steps, &machine] { return steps->Report(from, machine.vcpus_started_ns()); });
-    if (const Json* control = state->body.Find("control"); control != nullptr) {
-        if (const Json* started = control->Find("started_ns"); started && started->is_int()) {
-            target->CountUptimeFrom(started->as_int());
-        }
-    }
+    target->ReportTookOver([from, steps] { return steps->Report(from); });
     if (trial_deadline) {
         int64_t pid = from_pid != nullptr && from_pid->is_int() ? from_pid->as_int() : -1;
         trial.emplace(machine, host, channel, *trial_deadline, pid);
         target->ReportTrial([&trial] { return trial ? trial->state() : "ended"; });
     }
-    // The guest runs first; the host is served once its vCPUs started.
-    auto serve = [&] {
-        Status served = host.StartAdopted(std::move(socket), std::move(clients), std::move(target));
-        if (!served.ok()) {
-            machine.StopFailed("serving the host after the takeover: " + served.message());
+
+    // The vCPU threads start before "ready", parked (Run() on a paused
+    // machine), while the guest still runs in the predecessor: the commit
+    // only opens the gate. The rest runs on this thread once they exist.
+    (void)machine.Pause();
+    auto take_over = [&] {
+        Status st = channel.Send(ready);
+        TakeoverCrashPoint("new-ready");
+        if (st.ok()) st = TakeOver(channel, machine, *steps, host, std::move(target));
+        if (!st.ok()) {
+            machine.StopFailed(st.message());
             return;
         }
         if (trial) trial->Start();
@@ -241,7 +250,7 @@ int RunSuccessor(int handover_fd) {
                                                                  : "?");
         TakeoverCrashPoint("new-resumed");
     };
-    int status = RunUntilStopped(machine, host, serve);
+    int status = RunUntilStopped(machine, host, take_over);
     trial.reset();  // its thread uses the host side: joined while that exists
     return status;
 }

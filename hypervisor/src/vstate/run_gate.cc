@@ -6,7 +6,21 @@ namespace hvkit::hvmm {
 void RunGate::Start(size_t vcpus) {
     std::lock_guard<std::mutex> lock(mu_);
     active_ = vcpus;
+    entered_ = 0;
     stopping_ = false;
+}
+
+void RunGate::Entered() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++entered_;
+    changed_.notify_all();
+}
+
+bool RunGate::WaitRunning() {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait(lock,
+                  [&] { return stopping_ || closed_ || (entered_ >= active_ && parked_ == 0); });
+    return !stopping_ && !closed_;
 }
 
 void RunGate::Left() {
@@ -51,6 +65,7 @@ void RunGate::ParkWhileClosed() {
     changed_.notify_all();
     changed_.wait(lock, [&] { return !closed_ || stopping_; });
     --parked_;
+    changed_.notify_all();  // WaitRunning() counts the parked
 }
 
 }  // namespace hvkit::hvmm

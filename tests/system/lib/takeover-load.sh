@@ -91,6 +91,11 @@ takeover_load_finish() {
         ((SECONDS < deadline)) || fail "the guest did not finish its load and reboot"
         sleep 1
     done
+    # Its stop line says why (a guest triple fault reads as one: docs/test-host.md).
+    local stopped
+    stopped=$(grep -h 'VM stopped' "$HVKIT_SCENARIO_DIR/hvmm.log" | grep -v 'handed over' | tail -n 1)
+    [[ $stopped == *"VM stopped: guest reset"* ]] ||
+        fail "the guest's last hvmm ended otherwise than by the guest's reboot: $stopped"
     tr -d '\r' <"$serial" >"$serial.txt"
     grep -E '^hvkit-guest-takeover' "$serial.txt" || true
     [ "$(grep -c '^hvkit-guest: init reached' "$serial.txt")" = 1 ] ||
