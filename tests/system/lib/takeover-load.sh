@@ -10,6 +10,7 @@
 #   takeover_load_serving                sets serving: the pid answering the
 #                                        control socket (fails naming the
 #                                        VM's stop line when none answers)
+#   takeover_load_stopped                the VM's last stop line, if it ended
 #   takeover_load_blackout STATUS        STATUS's took_over.blackout_us
 #   takeover_load_finish EVENTS ALLOWED  waits for the guest's load and reboot,
 #                                        then checks: booted once, records on
@@ -71,12 +72,16 @@ takeover_load_cleanup() {
     rm -rf "$work"
 }
 
-# A VM that ended says why (its hvmm's stop line), so a guest triple fault
-# reads as one (docs/test-host.md) and gets run-system.sh's rerun.
+# The VM's last stop line but for handovers ("" while it runs). Failures
+# quote it, so a guest triple fault reads as one (docs/test-host.md) and gets
+# run-system.sh's rerun.
+takeover_load_stopped() {
+    grep -h 'VM stopped' "$HVKIT_SCENARIO_DIR/hvmm.log" | grep -v 'handed over' | tail -n 1
+}
+
 takeover_load_serving() {
     local out
-    out=$("$hvmm" control "$sock" status) ||
-        fail "no hvmm answers: $(grep -h 'VM stopped' "$HVKIT_SCENARIO_DIR/hvmm.log" | tail -n 1)"
+    out=$("$hvmm" control "$sock" status) || fail "no hvmm answers: $(takeover_load_stopped)"
     serving=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' <<<"$out")
 }
 
@@ -91,9 +96,8 @@ takeover_load_finish() {
         ((SECONDS < deadline)) || fail "the guest did not finish its load and reboot"
         sleep 1
     done
-    # Its stop line says why (a guest triple fault reads as one: docs/test-host.md).
     local stopped
-    stopped=$(grep -h 'VM stopped' "$HVKIT_SCENARIO_DIR/hvmm.log" | grep -v 'handed over' | tail -n 1)
+    stopped=$(takeover_load_stopped)
     [[ $stopped == *"VM stopped: guest reset"* ]] ||
         fail "the guest's last hvmm ended otherwise than by the guest's reboot: $stopped"
     tr -d '\r' <"$serial" >"$serial.txt"

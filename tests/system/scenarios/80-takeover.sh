@@ -25,7 +25,7 @@ for binary in "$hvmm_next" "$hvmm" "$hvmm_next" "$hvmm" "$hvmm_next" "$hvmm" "$h
     takeover_load_serving
     before=$serving
     out=$("$hvmm" control "$sock" takeover --binary "$binary") ||
-        fail "takeover to $binary failed: $out"
+        fail "takeover to $binary failed: $out $(takeover_load_stopped)"
     after=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
     blackout=$(takeover_load_blackout "$out")
     [ -n "$after" ] && [ "$after" != "$before" ] || fail "takeover to $binary: the pid stayed $before: $out"

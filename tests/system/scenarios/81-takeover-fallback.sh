@@ -35,6 +35,7 @@ fall_back() {
     takeover_load_serving
     local before=$serving
     out=$("$hvmm" control "$sock" takeover "$@" 2>&1) || rc=$?
+    out+=" $(takeover_load_stopped)"  # a VM that ended says why
     [ "$rc" = 1 ] || fail "$name: takeover exited $rc, not 1 (fell back): $out"
     grep -q '"state":"fell-back"' <<<"$out" || fail "$name: the status does not say fell-back: $out"
     grep -qE "$want" <<<"$out" || fail "$name: the reason does not say '$want': $out"
@@ -49,7 +50,8 @@ fall_back "3 dies at new-restored" 'restore|closed|ended' --binary "$(crashing n
 fall_back "4 misses its trial" 'trial' --binary "$hvmm_next" --trial 3000
 
 sleep 4
-out=$("$hvmm" control "$sock" takeover --binary "$hvmm_next") || fail "the takeover after the fallbacks failed: $out"
+out=$("$hvmm" control "$sock" takeover --binary "$hvmm_next") ||
+    fail "the takeover after the fallbacks failed: $out $(takeover_load_stopped)"
 grep -q '"version":"0.1.1"' <<<"$out" || fail "hvmm-next does not serve after the takeover: $out"
 blackout=$(takeover_load_blackout "$out")
 [ -n "$blackout" ] || fail "no blackout reported: $out"
