@@ -365,15 +365,15 @@ class DeviceState {
     // Why this device's state cannot be handed over now (an update transfer
     // in flight), or Ok.
     virtual Status CanHandOver() const { return Status::Ok(); }
-    // Stops everything besides the vCPUs that would change guest-visible
-    // state or consume a host resource (virtio-net's receiver, hvfilt's
-    // interrupt irqfd), so Save() stays true once the vCPUs are paused too,
-    // and the successor finds the host's input still queued. Called before
-    // the pause, while the guest may still run: what it stops waits (frames
-    // in the TAP, interrupts counted in their eventfd) and is not lost; the
-    // slow part (KVM's irqfd teardown waits out an SRCU grace period) stays
-    // out of the blackout. Unquiesce() undoes it (a failed takeover, or the
-    // successor's start). Both idempotent.
+    // While the vCPUs are paused: stops everything that would change guest-
+    // visible state or consume a host resource besides the vCPUs (virtio-
+    // net's receiver, hvfilt's interrupt irqfd), so Save() stays true and
+    // the successor finds the host's input still queued. Unquiesce() undoes
+    // it (a failed takeover, or the successor's start). Both idempotent.
+    // Only while paused: quiescing a running guest (to keep KVM's irqfd
+    // teardown, an SRCU grace period, out of the blackout) was tried, and
+    // guests resumed after it triple-faulted in the test host
+    // (docs/live-takeover.md, "Measured").
     virtual void Quiesce() {}
     virtual void Unquiesce() {}
 };
@@ -759,9 +759,9 @@ class Machine {
     // Ok when every device can hand its state over now; else the first
     // device's reason.
     Status CanHandOver() const;
-    // Every device's Quiesce() / Unquiesce() (DeviceState), from any thread;
-    // a machine built for adoption starts quiesced, and Run() does not
-    // unquiesce it: its owner does, once it owns the guest.
+    // Every device's Quiesce() / Unquiesce() (DeviceState). Quiesce only
+    // while paused; a machine built for adoption starts quiesced, and Run()
+    // does not unquiesce it: its owner does, once it owns the guest.
     void Quiesce();
     void Unquiesce();
     // The device named (name), or nullptr.

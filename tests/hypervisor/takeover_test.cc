@@ -187,8 +187,8 @@ TEST_F(TakeoverTest, TheSuccessorRunsTheSameGuestOnAndThePredecessorExits5) {
         sum += us.as_int();
     }
     std::sort(steps.begin(), steps.end());
-    EXPECT_EQ(steps, (std::vector<std::string>{"commit", "message", "pause", "restore", "save",
-                                               "send", "start", "unquiesce"}));
+    EXPECT_EQ(steps, (std::vector<std::string>{"commit", "message", "pause", "quiesce", "restore",
+                                               "save", "send", "start", "unquiesce"}));
     EXPECT_LE(sum, blackout->as_int());
     EXPECT_GE(sum, blackout->as_int() - 8) << "each step rounds down by less than a microsecond";
     EXPECT_TRUE(Progresses()) << "the guest stopped after the takeover";

@@ -123,18 +123,18 @@ Status Predecessor::HandOver(const std::string& binary, const std::optional<Tria
     }
 
     // 3. Stop serving the host (so no client resumes the guest meanwhile),
-    // quiesce the devices while the guest still runs (DeviceState), pause,
-    // save.
+    // pause, quiesce, save.
     Json control;
     HVKIT_RETURN_IF_ERROR(host_.Release(control_fds, control).WithContext("takeover: release"));
     released = true;
-    machine_.Quiesce();
     int64_t paused_at = MonotonicNs();
     was_paused_ = machine_.paused();  // an operator's pause carries over
     HVKIT_RETURN_IF_ERROR(machine_.Pause().WithContext("takeover: pause"));
     we_paused_ = !was_paused_;
     Json steps = Json::MakeObject();  // when each step of the blackout ended (successor.cc)
     steps["pause"] = Json(MonotonicNs());
+    machine_.Quiesce();  // paused: see DeviceState::Quiesce
+    steps["quiesce"] = Json(MonotonicNs());
     TakeoverCrashPoint("old-paused");
     HVKIT_ASSIGN_OR_RETURN(Json state, machine_.SaveState());
     steps["save"] = Json(MonotonicNs());

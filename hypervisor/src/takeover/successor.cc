@@ -34,7 +34,7 @@ class BlackoutSteps {
         const Json* paused_at = state.body.Find("paused_at_ns");
         if (paused_at != nullptr && paused_at->is_int()) paused_at_ = paused_at->as_int();
         const Json* steps = state.body.Find("steps_ns");
-        for (const char* step : {"pause", "save", "message"}) {
+        for (const char* step : {"pause", "quiesce", "save", "message"}) {
             const Json* at = steps != nullptr ? steps->Find(step) : nullptr;
             if (at != nullptr && at->is_int()) ends_.emplace_back(step, at->as_int());
         }

@@ -148,12 +148,10 @@ void SuccessorTrial::HandBack(const std::string& why) {
     Json control;
     bool was_paused = machine_.paused();
     Status st = host_.Release(control_fds, control);
-    if (st.ok()) {
-        machine_.Quiesce();  // while the guest runs (DeviceState)
-        st = machine_.Pause();
-    }
+    if (st.ok()) st = machine_.Pause();
     Result<Json> state = Error(ErrorCode::kConflict, "not saved");
     if (st.ok()) {
+        machine_.Quiesce();  // paused: see DeviceState::Quiesce
         state = machine_.SaveState();
         st = state.status();
     }

@@ -76,7 +76,7 @@ takeover_load_cleanup() {
 # quote it, so a guest triple fault reads as one (docs/test-host.md) and gets
 # run-system.sh's rerun.
 takeover_load_stopped() {
-    grep -h 'VM stopped' "$HVKIT_SCENARIO_DIR/hvmm.log" | grep -v 'handed over' | tail -n 1
+    { grep -h 'VM stopped' "$HVKIT_SCENARIO_DIR/hvmm.log" || true; } | { grep -v 'handed over' || true; } | tail -n 1
 }
 
 takeover_load_serving() {

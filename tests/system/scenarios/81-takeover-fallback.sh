@@ -3,7 +3,8 @@
 # Takeovers that fail, under load (docs/live-takeover.md, "Who runs the
 # guest"): the busy guest of lib/takeover-load.sh stays with its hvmm when
 # the successor
-#   1. is not hvmm (/bin/true: it never answers "ready");
+#   1. is not hvmm (/bin/true: it never answers "ready", or is gone before
+#      the offer);
 #   2. dies once it built the machine (killed at new-ready);
 #   3. dies once it restored the state, before the commit (new-restored);
 #   4. misses its trial's deadline: it runs the guest, which makes no hvchan
@@ -44,7 +45,7 @@ fall_back() {
     echo "$name: fell back, pid $serving runs the guest on: $(sed -n 's/.*"error":"\([^"]*\)".*/\1/p' <<<"$out")"
 }
 
-fall_back "1 not hvmm" 'ready' --binary /bin/true
+fall_back "1 not hvmm" 'ready|offer' --binary /bin/true
 fall_back "2 dies at new-ready" 'restore|state|closed|ended' --binary "$(crashing new-ready)"
 fall_back "3 dies at new-restored" 'restore|closed|ended' --binary "$(crashing new-restored)"
 fall_back "4 misses its trial" 'trial' --binary "$hvmm_next" --trial 3000
