@@ -62,6 +62,10 @@ void Predecessor::Run(std::string binary, std::optional<TrialOptions> trial) {
     Status st = HandOver(binary, trial, successor, channel, released, control_fds);
     if (st.ok()) {
         if (trial) return AwaitVerdict(*trial, successor, *channel);
+        // Torn down once the guest runs there (or a while after the commit,
+        // from a successor that does not say): unmapping guest RAM and
+        // ending the KVM VM would compete with its resume.
+        (void)ReceiveExpected(*channel, "running", deadlines_.running);
         SetReport("handed-over");
         fprintf(stderr, "hvmm: handed the guest over to pid %d (%s)\n", static_cast<int>(successor),
                 binary.c_str());
@@ -172,6 +176,9 @@ void Predecessor::AwaitVerdict(const TrialOptions& trial, pid_t successor,
     SetReport("on-trial");
     std::string pid = std::to_string(successor);
     auto verdict = channel.Receive(trial.deadline + deadlines_.verdict_margin);
+    if (verdict.ok() && verdict->type() == "running") {  // the resume (successor.cc)
+        verdict = channel.Receive(trial.deadline + deadlines_.verdict_margin);
+    }
     std::string type = verdict.ok() ? verdict->type() : "";
     if (type == "healthy") {
         Status passed = trial.on_pass();

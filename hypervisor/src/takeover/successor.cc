@@ -177,6 +177,11 @@ Status TakeOver(HandoverChannel& channel, Machine& machine, BlackoutSteps& steps
         (void)machine.WaitRunning();
     }
     steps.Mark("start");
+    // The predecessor tears its machine down only now: its unmapping of
+    // guest RAM and its KVM VM's end would compete with the resume.
+    Json running = Json::MakeObject();
+    running["type"] = Json("running");
+    (void)channel.Send(running);
     return host.StartAdopted(std::move(socket), std::move(clients), std::move(target))
         .WithContext("serving the host after the takeover");
 }

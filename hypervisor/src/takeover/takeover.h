@@ -18,15 +18,19 @@
 //      socket, save the state; send "state" with the control socket's
 //      listener and clients.
 //   4. new: restore; answer "restored".
-//   5. old: send "commit", stop ("handed over"), exit 5.
+//   5. old: send "commit".
 //   6. new: on "commit", or the predecessor's end of the socket closing
-//      after step 3 (it died; it can never resume the guest), resume.
+//      after step 3 (it died; it can never resume the guest), resume; send
+//      "running". The old process (not on trial) then stops ("handed
+//      over") and exits 5; only then (or 10 s after the commit), as its
+//      teardown (unmapping guest RAM, ending its KVM VM) would compete with
+//      the resume.
 // Before step 5 any failure, refusal or deadline makes the old process
 // SIGKILL the successor, reap it, and only then resume the guest, so the
 // guest never runs in both and, once the state is sent, never in neither.
 //
 // On trial (the offer says "trial"; a committed release's hvmm is always on
-// trial), step 5 does not end the old process:
+// trial), step 6 does not end the old process:
 //   7. new: after resuming, waits for the guest to make an hvchan call
 //      within the trial's deadline; sends "healthy", or pauses, saves and
 //      sends "unhealthy" with the state and the control socket's fds.
@@ -171,6 +175,8 @@ struct TakeoverDeadlines {
     // On trial, beyond the trial's own deadline, for the verdict to arrive
     // (an unhealthy successor pauses and saves first).
     std::chrono::milliseconds verdict_margin{60000};
+    // After the commit, for "running" before the old machine is torn down.
+    std::chrono::milliseconds running{10000};
 };
 
 // A takeover on trial (steps 7 and 8 above).
