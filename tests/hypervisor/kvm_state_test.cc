@@ -74,18 +74,26 @@ class KvmState : public ::testing::Test {
         stopper.join();
         ASSERT_EQ(serial.Get(), "1");
     }
+    // A machine on (serial) run until its guest spins, in (m), and its saved
+    // state, in (state). Call with ASSERT_NO_FATAL_FAILURE.
+    void BuildRunAndSave(Serial& serial, std::unique_ptr<Machine>& m, Json& state) {
+        m = Build(serial);
+        ASSERT_NE(m, nullptr);
+        RunUntilSpinning(*m, serial);
+        auto saved = m->SaveState();
+        ASSERT_TRUE(saved.ok()) << saved.status().message();
+        state = std::move(*saved);
+    }
     std::vector<uint8_t> payload_;
 };
 
 TEST_F(KvmState, ARestoredMachineGoesOnFromTheSavedState) {
     Serial first_serial;
-    auto first = Build(first_serial);
-    ASSERT_NE(first, nullptr);
-    RunUntilSpinning(*first, first_serial);
-    auto state = first->SaveState();
-    ASSERT_TRUE(state.ok()) << state.status().message();
+    std::unique_ptr<Machine> first;
+    Json state;
+    ASSERT_NO_FATAL_FAILURE(BuildRunAndSave(first_serial, first, state));
     // Through text, as it would cross to another process.
-    auto reparsed = ParseJson(DumpJson(*state), "machine state");
+    auto reparsed = ParseJson(DumpJson(state), "machine state");
     ASSERT_TRUE(reparsed.ok());
 
     Serial second_serial;
@@ -170,11 +178,9 @@ void Differences(const Json& a, const Json& b, const std::string& at,
 // by itself may differ: the VM clock and the TSC, which advance.
 TEST_F(KvmState, SaveAdoptRestoreSaveGivesTheSameState) {
     Serial first_serial;
-    auto first = Build(first_serial);
-    ASSERT_NE(first, nullptr);
-    RunUntilSpinning(*first, first_serial);
-    auto saved = first->SaveState();
-    ASSERT_TRUE(saved.ok()) << saved.status().message();
+    std::unique_ptr<Machine> first;
+    Json saved;
+    ASSERT_NO_FATAL_FAILURE(BuildRunAndSave(first_serial, first, saved));
 
     HandoverFds fds;
     for (const SharedFd& s : first->SharedFds()) {
@@ -184,13 +190,13 @@ TEST_F(KvmState, SaveAdoptRestoreSaveGivesTheSameState) {
     MachineConfig config = Config(second_serial, /*hvchan=*/true);
     auto second = AdoptMachine(config, fds);
     ASSERT_TRUE(second.ok()) << second.status().message();
-    Status st = (*second)->RestoreState(*ParseJson(DumpJson(*saved), "machine state"));
+    Status st = (*second)->RestoreState(*ParseJson(DumpJson(saved), "machine state"));
     ASSERT_TRUE(st.ok()) << st.message();
     auto again = (*second)->SaveState();
     ASSERT_TRUE(again.ok()) << again.status().message();
 
     std::vector<std::string> differ;
-    Differences(*saved, *again, "", differ);
+    Differences(saved, *again, "", differ);
     EXPECT_EQ(differ, std::vector<std::string>{}) << "these differ after save, restore, save";
     // The guest RAM is the same memory, not a copy.
     ASSERT_TRUE(first->memory().Write(kFlag, std::vector<uint8_t>{7}).ok());
@@ -227,17 +233,15 @@ Json WithCpuid(Json state, uint32_t function, uint32_t index,
 // left as it is; another is refused naming the leaf.
 TEST_F(KvmState, AMachineThatRanTakesItsStateBackAndNamesACpuidThatDiffers) {
     Serial serial;
-    auto m = Build(serial);
-    ASSERT_NE(m, nullptr);
-    RunUntilSpinning(*m, serial);
-    auto state = m->SaveState();
-    ASSERT_TRUE(state.ok()) << state.status().message();
+    std::unique_ptr<Machine> m;
+    Json state;
+    ASSERT_NO_FATAL_FAILURE(BuildRunAndSave(serial, m, state));
 
     Status st = m->RestoreState(
-        WithCpuid(*state, 1, 0, [](kvm_cpuid_entry2& e) { e.ecx ^= 1u << 27; }));  // OSXSAVE
+        WithCpuid(state, 1, 0, [](kvm_cpuid_entry2& e) { e.ecx ^= 1u << 27; }));  // OSXSAVE
     EXPECT_TRUE(st.ok()) << st.message();
     st = m->RestoreState(
-        WithCpuid(*state, kHvmmCpuidLeaf, 0, [](kvm_cpuid_entry2& e) { e.ebx ^= 1; }));
+        WithCpuid(state, kHvmmCpuidLeaf, 0, [](kvm_cpuid_entry2& e) { e.ebx ^= 1; }));
     EXPECT_FALSE(st.ok());
     EXPECT_NE(st.message().find("leaf 0x40000100.0 ebx"), std::string::npos) << st.message();
 }

@@ -2,7 +2,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,9 +14,7 @@ namespace hvkit::hvmm {
 namespace {
 
 int64_t NowMs() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+    return MonotonicNs() / 1000000;
 }
 
 // At most this many fds arrive with one read; more are a server's mistake.

@@ -155,9 +155,13 @@ Status TakeOver(HandoverChannel& channel, Machine& machine, BlackoutSteps& steps
     TakeoverCrashPoint("new-restored");
     Json ack = Json::MakeObject();
     ack["type"] = Json("restored");
+    // A predecessor gone once it sent the state can never run the guest
+    // again: then this process must, acknowledged or not.
     if (Status st = channel.Send(ack); !st.ok() && !channel.peer_closed()) return st;
     TakeoverCrashPoint("new-acknowledged");
 
+    // 6. "commit", or the predecessor gone after sending the state: either
+    // way it never runs the guest again, so this process must.
     if (!channel.peer_closed()) {
         auto commit = channel.Receive(kStateWait);
         if (!commit.ok() && !channel.peer_closed()) {
@@ -171,8 +175,8 @@ Status TakeOver(HandoverChannel& channel, Machine& machine, BlackoutSteps& steps
     steps.Mark("commit");
     machine.Unquiesce();
     steps.Mark("unquiesce");
-    if (paused == nullptr || !paused->is_bool() ||
-        !paused->as_bool()) {  // an operator's pause stays
+    bool operator_paused = paused != nullptr && paused->is_bool() && paused->as_bool();
+    if (!operator_paused) {  // an operator's pause stays
         machine.Resume();
         (void)machine.WaitRunning();
     }

@@ -106,8 +106,6 @@ Result<std::vector<kvm_msr_entry>> LoadMsrs(const Json& state) {
     return out;
 }
 
-constexpr size_t kMaxCpuidEntries = 256;
-
 // The CPUID the vCPU was given (KVM_GET_CPUID2), as hex of its entries: the
 // guest keeps seeing it under a successor whose own CPUID code differs.
 Result<std::string> SaveCpuid(int fd) {

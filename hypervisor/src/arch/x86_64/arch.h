@@ -6,6 +6,7 @@
 
 #include <linux/kvm.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -61,6 +62,8 @@ std::vector<kvm_cpuid_entry2> BuildVcpuCpuid(const std::vector<kvm_cpuid_entry2>
                                              uint32_t index, uint32_t count);
 // KVM_SET_CPUID2 on (vcpu_fd).
 Status SetVcpuCpuid(int vcpu_fd, const std::vector<kvm_cpuid_entry2>& entries);
+// The most CPUID entries a vCPU's state carries (saved and restored).
+inline constexpr size_t kMaxCpuidEntries = 256;
 // cpuid_state.cc: KVM_GET_CPUID2 of (vcpu_fd); and a restore's CPUID:
 // nothing to do when the vCPU's equals (entries) but for the bits KVM derives
 // at run time (also into a vCPU that has run), else KVM_SET_CPUID2, its

@@ -14,8 +14,6 @@ namespace hvkit::hvmm {
 
 namespace {
 
-constexpr size_t kMaxCpuidEntries = 256;
-
 // The bits KVM derives at run time from other state (its
 // __kvm_update_cpuid_runtime): CR4.OSXSAVE and CR4.PKE, the APIC base's
 // enable, MISC_ENABLE's MWAIT, and XCR0/XSS for XSAVE's area sizes. A
